@@ -1,0 +1,43 @@
+#pragma once
+// One pass over pg_stat_activity per poll, shared by every collector that needs it (connections,
+// idle trends, long queries, locks).
+#include <string>
+#include <vector>
+
+namespace pgpulse::pg {
+class Result;
+}
+
+namespace pgpulse::collectors {
+
+struct ActivityRow {
+  int pid = 0;
+  std::string datname;
+  std::string usename;
+  std::string application_name;
+  std::string state;         // "" when NULL (background processes, or no privilege to see it)
+  std::string backend_type;  // "client backend", "autovacuum worker", ...
+  std::string wait_event_type;
+  std::string wait_event;
+  std::string query;  // truncated server-side; never used as a label
+  // Seconds since the epoch on the server's clock; NaN when NULL.
+  double backend_start = 0;
+  double xact_start = 0;
+  double query_start = 0;
+  double state_change = 0;
+  std::vector<int> blocked_by;  // pg_blocking_pids(), only for backends waiting on a lock
+  bool is_self = false;         // pgpulse's own backend
+
+  bool is_client() const { return backend_type == "client backend"; }
+};
+
+struct ActivitySample {
+  double server_now = 0;  // the server's clock when the sample was taken, epoch seconds
+  std::vector<ActivityRow> rows;
+};
+
+// The SQL and the row mapping, apart so tests can check the mapping against a real result.
+extern const char* const kActivitySql;
+ActivitySample parse_activity(const pg::Result& result);
+
+}  // namespace pgpulse::collectors

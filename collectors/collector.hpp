@@ -1,0 +1,61 @@
+#pragma once
+// The one small interface every signal implements. A collector runs its SQL through the
+// PollContext, hands the rows to pure functions, and returns plain data; it never touches HTTP,
+// the snapshot store or globals.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collectors/activity.hpp"
+#include "collectors/exposition.hpp"
+#include "collectors/pg/connection.hpp"
+
+namespace pgpulse::collectors {
+
+struct CollectorOutput {
+  Families families;  // without the target label: the runner adds it
+  nlohmann::json details;        // optional structured data (e.g. /activity); null when none
+};
+
+// What one scheduler tick offers the collectors due in it.
+class PollContext {
+ public:
+  PollContext(pg::Connection& connection, const pg::Interrupter& interrupter,
+              std::chrono::system_clock::time_point now, std::size_t label_limit)
+      : connection_(connection), interrupter_(interrupter), now_(now), label_limit_(label_limit) {}
+
+  pg::Result query(std::string_view sql) { return connection_.query(sql, interrupter_); }
+
+  // pg_stat_activity, read at most once per tick however many collectors ask.
+  const ActivitySample& activity() {
+    if (!activity_) activity_ = parse_activity(query(kActivitySql));
+    return *activity_;
+  }
+
+  std::chrono::system_clock::time_point now() const { return now_; }
+  std::size_t label_limit() const { return label_limit_; }
+  int server_version() const { return connection_.server_version(); }
+  pg::Connection& connection() { return connection_; }
+  const pg::Interrupter& interrupter() const { return interrupter_; }
+
+ private:
+  pg::Connection& connection_;
+  const pg::Interrupter& interrupter_;
+  std::chrono::system_clock::time_point now_;
+  std::size_t label_limit_;
+  std::optional<ActivitySample> activity_;
+};
+
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  // Throws pg::Error when the database fails; the runner records it and carries on.
+  virtual CollectorOutput collect(PollContext& context) = 0;
+};
+
+}  // namespace pgpulse::collectors

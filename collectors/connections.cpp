@@ -1,0 +1,159 @@
+#include "collectors/connections.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "collectors/label_folding.hpp"
+
+namespace pgpulse::collectors {
+
+// Settings and explicit limits in one round trip. reserved_connections exists from PostgreSQL 16.
+const char* const kConnectionLimitsSql = R"SQL(
+SELECT 'setting' AS kind, name, setting::bigint AS value FROM pg_settings
+ WHERE name IN ('max_connections', 'superuser_reserved_connections', 'reserved_connections')
+UNION ALL
+SELECT 'database', datname, datconnlimit FROM pg_database WHERE datconnlimit >= 0 AND datallowconn
+UNION ALL
+SELECT 'role', rolname, rolconnlimit FROM pg_roles WHERE rolconnlimit >= 0 AND rolcanlogin)SQL";
+
+double saturation_ratio(long client_backends, long max_connections, long reserved) {
+  long usable = max_connections - reserved;
+  if (usable <= 0) return std::numeric_limits<double>::infinity();
+  return static_cast<double>(client_backends) / static_cast<double>(usable);
+}
+
+namespace {
+
+std::string state_label(const ActivityRow& row) { return row.state.empty() ? "unknown" : row.state; }
+
+std::vector<LimitUsage> usage_for(const std::vector<ConnectionLimit>& limits, const char* kind,
+                                  const std::map<std::string, long>& counts, std::size_t cap) {
+  std::vector<LimitUsage> usage;
+  for (const auto& limit : limits) {
+    if (limit.kind != kind) continue;
+    auto it = counts.find(limit.name);
+    long used = it == counts.end() ? 0 : it->second;
+    double ratio = limit.limit > 0 ? static_cast<double>(used) / limit.limit
+                                   : (used > 0 ? std::numeric_limits<double>::infinity() : 0.0);
+    usage.push_back(LimitUsage{limit.name, limit.limit, used, ratio});
+  }
+  // Bounded like every other label: keep the limits closest to being hit.
+  std::stable_sort(usage.begin(), usage.end(),
+                   [](const auto& a, const auto& b) { return a.ratio > b.ratio; });
+  if (usage.size() > cap) usage.resize(cap);
+  return usage;
+}
+
+}  // namespace
+
+ConnectionsSummary summarize_connections(const ActivitySample& sample, const ServerLimits& limits,
+                                         const std::vector<ConnectionLimit>& explicit_limits,
+                                         std::size_t label_limit) {
+  ConnectionsSummary summary;
+  summary.limits = limits;
+  std::map<std::string, std::size_t> by_db, by_user, by_app, by_state;
+  std::map<std::string, long> slots_by_db, slots_by_role;
+  for (const auto& row : sample.rows) {
+    if (!row.is_client()) continue;
+    ++summary.client_backends;
+    ++slots_by_db[row.datname];
+    ++slots_by_role[row.usename];
+    if (row.is_self) continue;
+    ++by_db[row.datname];
+    ++by_user[row.usename];
+    ++by_app[row.application_name];
+    ++by_state[state_label(row)];
+  }
+  LabelFold db(by_db, label_limit), user(by_user, label_limit), app(by_app, label_limit),
+      state(by_state, label_limit);
+  for (const auto& row : sample.rows) {
+    if (!row.is_client() || row.is_self) continue;
+    ++summary.connections[{db.apply(row.datname), user.apply(row.usename),
+                           app.apply(row.application_name), state.apply(state_label(row))}];
+  }
+  summary.folded_values = {{"datname", db.folded_values()},
+                           {"usename", user.folded_values()},
+                           {"application_name", app.folded_values()},
+                           {"state", state.folded_values()}};
+  summary.saturation =
+      saturation_ratio(summary.client_backends, limits.max_connections, limits.reserved());
+  summary.databases = usage_for(explicit_limits, "database", slots_by_db, label_limit);
+  summary.roles = usage_for(explicit_limits, "role", slots_by_role, label_limit);
+  return summary;
+}
+
+Families connection_families(const ConnectionsSummary& s) {
+  Families families;
+  auto& connections = add_gauge(
+      families, "pgpulse_connections",
+      "Client backends by database, role, application and state (pgpulse's own excluded).");
+  for (const auto& [key, count] : s.connections) {
+    const auto& [datname, usename, application_name, state] = key;
+    add_sample(connections,
+               {{"datname", datname},
+                {"usename", usename},
+                {"application_name", application_name},
+                {"state", state}},
+               static_cast<double>(count));
+  }
+  add_sample(add_gauge(families, "pgpulse_client_backends",
+                       "Client backends holding a connection slot, pgpulse's own included."),
+             {}, static_cast<double>(s.client_backends));
+  add_sample(add_gauge(families, "pgpulse_max_connections", "The server's max_connections."), {},
+             static_cast<double>(s.limits.max_connections));
+  add_sample(add_gauge(families, "pgpulse_reserved_connections",
+                       "Slots ordinary roles cannot use: superuser_reserved_connections plus "
+                       "reserved_connections (PostgreSQL 16+)."),
+             {}, static_cast<double>(s.limits.reserved()));
+  add_sample(add_gauge(families, "pgpulse_connection_saturation_ratio",
+                       "Client backends / (max_connections - reserved). At 1 ordinary roles are "
+                       "refused."),
+             {}, s.saturation);
+  auto& folded = add_gauge(families, "pgpulse_label_values_folded",
+                           "Distinct label values folded into \"other\" in the last poll "
+                           "(labels.max_values).");
+  for (const auto& [label, count] : s.folded_values) {
+    add_sample(folded, {{"collector", "connections"}, {"label", label}},
+               static_cast<double>(count));
+  }
+  auto limit_families = [&](const std::vector<LimitUsage>& usage, const char* kind,
+                            const char* label) {
+    auto& limit = add_gauge(families, std::string("pgpulse_") + kind + "_connection_limit",
+                            std::string("Connection limit set on the ") + kind + " (" +
+                                (std::string(kind) == "database" ? "datconnlimit" : "rolconnlimit") +
+                                "), only where one is set.");
+    auto& ratio = add_gauge(families, std::string("pgpulse_") + kind + "_connection_saturation_ratio",
+                            std::string("Client backends of the ") + kind +
+                                " / its connection limit.");
+    for (const auto& u : usage) {
+      add_sample(limit, {{label, u.name}}, static_cast<double>(u.limit));
+      add_sample(ratio, {{label, u.name}}, u.ratio);
+    }
+  };
+  limit_families(s.databases, "database", "datname");
+  limit_families(s.roles, "role", "usename");
+  return families;
+}
+
+CollectorOutput ConnectionsCollector::collect(PollContext& context) {
+  const auto& sample = context.activity();
+  auto result = context.query(kConnectionLimitsSql);
+  ServerLimits limits;
+  std::vector<ConnectionLimit> explicit_limits;
+  for (int r = 0; r < result.rows(); ++r) {
+    std::string kind(result.text(r, 0));
+    std::string name(result.text(r, 1));
+    long value = static_cast<long>(result.integer(r, 2));
+    if (kind == "setting") {
+      if (name == "max_connections") limits.max_connections = value;
+      if (name == "superuser_reserved_connections") limits.superuser_reserved_connections = value;
+      if (name == "reserved_connections") limits.reserved_connections = value;
+    } else {
+      explicit_limits.push_back(ConnectionLimit{kind, name, value});
+    }
+  }
+  auto summary = summarize_connections(sample, limits, explicit_limits, context.label_limit());
+  return CollectorOutput{connection_families(summary), nullptr};
+}
+
+}  // namespace pgpulse::collectors

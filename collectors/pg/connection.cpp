@@ -1,0 +1,250 @@
+#include "collectors/pg/connection.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+namespace pgpulse::pg {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// libpq's messages span lines ("...failed: Connection refused\n\tIs the server running...");
+// one line each keeps text logs greppable.
+std::string trimmed(const char* text) {
+  std::string message;
+  bool in_space = false;
+  for (const char* p = text ? text : ""; *p; ++p) {
+    bool space = *p == '\n' || *p == '\t' || *p == '\r' || *p == ' ';
+    if (space && !in_space && !message.empty()) message.push_back(' ');
+    if (!space) message.push_back(*p);
+    in_space = space;
+  }
+  while (!message.empty() && message.back() == ' ') message.pop_back();
+  return message.empty() ? "unknown libpq error" : message;
+}
+
+// Server notices (e.g. "terminating connection due to immediate shutdown") go to the log, not
+// straight to stderr.
+void log_notice(void*, const char* message) { spdlog::debug("server notice: {}", trimmed(message)); }
+
+enum class WaitResult { Ready, Deadline, Interrupted, Failed };
+
+WaitResult wait_socket(int socket, bool for_write, Clock::time_point deadline,
+                       const Interrupter& interrupter) {
+  while (true) {
+    auto remaining = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
+    if (remaining <= 0) return WaitResult::Deadline;
+    pollfd fds[2] = {{socket, static_cast<short>(for_write ? POLLOUT : POLLIN), 0},
+                     {interrupter.fd(), POLLIN, 0}};
+    int rc = ::poll(fds, 2, static_cast<int>(std::min<long long>(remaining, 1000)));
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      return WaitResult::Failed;
+    }
+    if (fds[1].revents & POLLIN) return WaitResult::Interrupted;
+    if (fds[0].revents) return WaitResult::Ready;
+  }
+}
+
+// PQcancel blocks until the server answers, and a hung server never does: cancel on a detached
+// thread, and never let more than a few pile up behind a hung server.
+std::atomic<int> cancels_in_flight{0};
+
+void cancel_in_background(PGconn* conn) {
+  if (cancels_in_flight.load() >= 4) return;
+  PGcancel* cancel = PQgetCancel(conn);
+  if (!cancel) return;
+  ++cancels_in_flight;
+  std::thread([cancel] {
+    char buffer[256];
+    PQcancel(cancel, buffer, sizeof buffer);
+    PQfreeCancel(cancel);
+    --cancels_in_flight;
+  }).detach();
+}
+
+std::string first_line_of(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+Interrupter::Interrupter() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+}
+Interrupter::~Interrupter() { ::close(fd_); }
+void Interrupter::trigger() {
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(fd_, &one, sizeof one);
+}
+bool Interrupter::triggered() const {
+  pollfd fd{fd_, POLLIN, 0};
+  return ::poll(&fd, 1, 0) > 0;
+}
+
+Result::Result(pg_result* result) : result_(result, PQclear) {}
+int Result::rows() const { return PQntuples(result_.get()); }
+int Result::columns() const { return PQnfields(result_.get()); }
+bool Result::is_null(int row, int column) const {
+  return PQgetisnull(result_.get(), row, column) != 0;
+}
+std::string_view Result::text(int row, int column) const {
+  return {PQgetvalue(result_.get(), row, column),
+          static_cast<std::size_t>(PQgetlength(result_.get(), row, column))};
+}
+double Result::number(int row, int column, double if_null) const {
+  return is_null(row, column) ? if_null : std::strtod(PQgetvalue(result_.get(), row, column), nullptr);
+}
+long long Result::integer(int row, int column, long long if_null) const {
+  return is_null(row, column) ? if_null
+                              : std::strtoll(PQgetvalue(result_.get(), row, column), nullptr, 10);
+}
+bool Result::boolean(int row, int column) const { return text(row, column) == "t"; }
+int Result::column_index(const char* name) const {
+  int index = PQfnumber(result_.get(), name);
+  if (index < 0) throw Error(ErrorKind::Query, std::string("result has no column ") + name);
+  return index;
+}
+
+Connection::Connection(pg_conn* conn, Millis statement_timeout)
+    : conn_(conn, PQfinish), query_deadline_(statement_timeout + Millis{1000}) {}
+
+Connection Connection::open(const ConnectOptions& options, const Interrupter& interrupter) {
+  std::vector<const char*> keys{"dbname", "application_name", "connect_timeout"};
+  std::string timeout_seconds = std::to_string(std::max<long long>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(options.connect_timeout).count()));
+  std::vector<const char*> values{options.dsn.c_str(), options.application_name.c_str(),
+                                  timeout_seconds.c_str()};
+  if (options.password) {
+    keys.push_back("password");
+    values.push_back(options.password->c_str());
+  }
+  if (options.dbname) {  // only the first dbname is expanded as a connection string
+    keys.push_back("dbname");
+    values.push_back(options.dbname->c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+
+  PGconn* raw = PQconnectStartParams(keys.data(), values.data(), 1);
+  if (!raw) throw Error(ErrorKind::Other, "out of memory starting a connection");
+  Connection connection(raw, options.statement_timeout);
+  PQsetNoticeProcessor(raw, log_notice, nullptr);
+  if (PQstatus(raw) == CONNECTION_BAD) {
+    auto message = trimmed(PQerrorMessage(raw));
+    throw Error(classify_connect_message(message), message, {}, true);
+  }
+  auto deadline = Clock::now() + options.connect_timeout;
+  PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+  while (state != PGRES_POLLING_OK) {
+    if (state == PGRES_POLLING_FAILED) {
+      auto message = trimmed(PQerrorMessage(raw));
+      throw Error(classify_connect_message(message), message, {}, true);
+    }
+    auto waited = wait_socket(PQsocket(raw), state == PGRES_POLLING_WRITING, deadline, interrupter);
+    if (waited == WaitResult::Interrupted) {
+      throw Error(ErrorKind::Interrupted, "interrupted by shutdown", {}, true);
+    }
+    if (waited == WaitResult::Deadline) {
+      throw Error(ErrorKind::Timeout,
+                  "connect timeout expired after " +
+                      std::to_string(options.connect_timeout.count()) + "ms",
+                  {}, true);
+    }
+    state = PQconnectPoll(raw);
+  }
+  PQsetnonblocking(raw, 1);
+  connection.server_version_ = PQserverVersion(raw);
+  connection.backend_pid_ = PQbackendPID(raw);
+  // Session guards: a monitor never writes, never waits long on a lock, never runs long.
+  // jit=off because JIT compile time dwarfs these small catalog queries.
+  connection.query("SET statement_timeout = " + std::to_string(options.statement_timeout.count()) +
+                       "; SET lock_timeout = " + std::to_string(options.lock_timeout.count()) +
+                       "; SET default_transaction_read_only = on; SET jit = off",
+                   interrupter);
+  return connection;
+}
+
+bool Connection::usable() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+
+void Connection::fail_and_close(ErrorKind kind, const std::string& message) {
+  if (conn_ && kind != ErrorKind::Refused) cancel_in_background(conn_.get());
+  conn_.reset();
+  throw Error(kind, message, {}, true);
+}
+
+Result Connection::query(std::string_view sql, const Interrupter& interrupter) {
+  if (!usable()) throw Error(ErrorKind::Refused, "connection is not open", {}, true);
+  PGconn* conn = conn_.get();
+  std::string statement(sql);
+  if (!PQsendQuery(conn, statement.c_str())) {
+    fail_and_close(ErrorKind::Refused, trimmed(PQerrorMessage(conn)));
+  }
+  auto deadline = Clock::now() + query_deadline_;
+  auto wait = [&](bool for_write) {
+    auto waited = wait_socket(PQsocket(conn), for_write, deadline, interrupter);
+    if (waited == WaitResult::Interrupted) {
+      fail_and_close(ErrorKind::Interrupted, "query interrupted by shutdown");
+    }
+    if (waited == WaitResult::Deadline) {
+      fail_and_close(ErrorKind::Timeout, "no answer within the client deadline of " +
+                                             std::to_string(query_deadline_.count()) + "ms");
+    }
+    if (waited == WaitResult::Failed) fail_and_close(ErrorKind::Other, "poll failed");
+  };
+  int flushed;
+  while ((flushed = PQflush(conn)) == 1) wait(true);
+  if (flushed < 0) fail_and_close(ErrorKind::Refused, trimmed(PQerrorMessage(conn)));
+
+  std::optional<Result> last;
+  std::optional<Error> error;
+  while (true) {
+    while (PQisBusy(conn)) {
+      wait(false);
+      if (!PQconsumeInput(conn)) fail_and_close(ErrorKind::Refused, trimmed(PQerrorMessage(conn)));
+    }
+    PGresult* raw = PQgetResult(conn);
+    if (!raw) break;
+    Result result(raw);
+    auto status = PQresultStatus(raw);
+    if (status == PGRES_FATAL_ERROR && !error) {
+      const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+      std::string sqlstate = state ? state : "";
+      error.emplace(classify_sqlstate(sqlstate), trimmed(PQresultErrorMessage(raw)), sqlstate,
+                    PQstatus(conn) != CONNECTION_OK);
+    }
+    last = std::move(result);
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    conn_.reset();
+    throw Error(error ? error->kind() : ErrorKind::Refused,
+                error ? error->what() : "server closed the connection", error ? error->sqlstate() : "",
+                true);
+  }
+  if (error) throw *error;
+  if (!last) throw Error(ErrorKind::Other, "query returned no result");
+  return std::move(*last);
+}
+
+std::optional<std::string> read_password_file(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  return first_line_of(path);
+}
+
+}  // namespace pgpulse::pg

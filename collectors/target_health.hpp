@@ -1,0 +1,49 @@
+#pragma once
+// What the scheduler knows about one target: connection state, error counts and every
+// collector's last run. Published as the target's "health" snapshot: series for /metrics and the
+// same data as JSON for /readyz and the status pages.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collectors/exposition.hpp"
+
+namespace pgpulse::collectors {
+
+inline constexpr const char* kHealthSnapshot = "health";
+
+struct CollectorHealth {
+  std::string name;
+  double interval_seconds = 0;
+  bool ran = false;      // at least one run finished since start
+  bool success = false;  // the last run succeeded
+  double duration_seconds = 0;
+  double last_success_unix = 0;  // 0: never
+  std::string last_error;
+};
+
+struct TargetHealth {
+  std::string target;
+  std::string dsn;  // redacted
+  bool up = false;
+  bool connected_once = false;
+  std::string last_error;  // libpq's text: names host, port and user, never the password
+  std::string last_error_reason;
+  std::map<std::string, double> connect_errors;  // reason -> count since start
+  int server_version = 0;
+  std::vector<CollectorHealth> collectors;
+};
+
+// Every reason label exists from the start at 0, so rate() and increase() see the first error.
+const std::vector<std::string>& connect_error_reasons();
+
+Families health_families(const TargetHealth& health);
+
+void to_json(nlohmann::json& json, const CollectorHealth& health);
+void from_json(const nlohmann::json& json, CollectorHealth& health);
+void to_json(nlohmann::json& json, const TargetHealth& health);
+void from_json(const nlohmann::json& json, TargetHealth& health);
+
+}  // namespace pgpulse::collectors

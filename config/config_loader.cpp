@@ -1,0 +1,345 @@
+#include "config/config_loader.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/dsn.hpp"
+#include "config/yaml_source.hpp"
+
+namespace pgpulse::config {
+
+namespace {
+
+const KeySpec* find_by_flag(const std::vector<KeySpec>& schema, const std::string& flag) {
+  for (const auto& spec : schema) {
+    if (spec.flag == flag) return &spec;
+  }
+  return nullptr;
+}
+
+const KeySpec* find_by_key(const std::vector<KeySpec>& schema, const std::string& key) {
+  for (const auto& spec : schema) {
+    if (spec.key == key) return &spec;
+  }
+  return nullptr;
+}
+
+bool read_file(const std::string& path, std::string& out, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot read config file (does it exist and is it readable?)";
+    return false;
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  out = buffer.str();
+  return true;
+}
+
+// The single-target name when nothing names it: what libpq would connect to.
+std::string default_target_name(const Environment& env) {
+  auto get = [&](const char* name) {
+    auto it = env.find(name);
+    return it == env.end() ? std::string() : it->second;
+  };
+  ParsedDsn dsn;
+  if (!get("PGHOST").empty()) dsn.params.push_back({"host", get("PGHOST")});
+  if (!get("PGPORT").empty()) dsn.params.push_back({"port", get("PGPORT")});
+  if (!get("PGDATABASE").empty()) dsn.params.push_back({"dbname", get("PGDATABASE")});
+  return dsn_display_name(dsn);
+}
+
+class Merger {
+ public:
+  Merger(const CommandLine& cli, const Environment& env, const std::vector<CollectorInfo>& infos)
+      : cli_(cli), env_(env), infos_(infos), schema_(build_schema(infos)) {}
+
+  LoadResult run() {
+    for (const auto& info : infos_) {
+      result_.config.collectors[info.name] = CollectorConfig{info.default_enabled,
+                                                             info.default_interval};
+    }
+    result_.errors = cli_.errors;
+    load_file();
+    bool targets_from_list = apply_target_list();
+    auto dsn_choice = pick(*find_by_key(schema_, "dsn"));
+    if (targets_from_list && dsn_choice) {
+      if (file_.values.count("dsn")) {
+        error(dsn_choice->origin, "dsn", "set either \"dsn\" or \"targets\" in the file, not both");
+      } else {
+        result_.config.targets.clear();  // --dsn or PGPULSE_DSN outranks the file's targets
+        target_origins_.clear();
+        targets_from_list = false;
+      }
+    }
+    if (!targets_from_list && !dsn_choice) {
+      // Nothing named a server: libpq's own PG* variables and defaults decide, as psql would.
+      result_.config.targets.push_back(TargetConfig{default_target_name(env_), "", ""});
+    }
+    for (const auto& spec : schema_) {
+      auto chosen = pick(spec);
+      if (!chosen || (spec.key == "dsn" && targets_from_list)) continue;
+      if (targets_from_list && (spec.key == "target_name" || spec.key == "password_file")) {
+        error(chosen->origin, spec.key,
+              "applies to the single --dsn target only; set it on each entry of \"targets\"");
+        continue;
+      }
+      auto message = spec.apply(result_.config, chosen->value);
+      if (!message.empty()) error(chosen->origin, spec.key, message);
+    }
+    finish();
+    sort_by_file_line();
+    return std::move(result_);
+  }
+
+ private:
+  void load_file() {
+    std::string path = cli_.config_path.value;
+    std::string origin = cli_.config_path.origin;
+    if (path.empty()) {
+      if (auto it = env_.find("PGPULSE_CONFIG"); it != env_.end() && !it->second.empty()) {
+        path = it->second;
+        origin = "environment PGPULSE_CONFIG";
+      }
+    }
+    if (path.empty()) return;
+    result_.config.config_file = path;
+    std::string text, message;
+    if (!read_file(path, text, message)) {
+      error(path, "", message + " (named by " + origin + ")");
+      return;
+    }
+    file_ = read_yaml(text, path);
+    result_.errors.insert(result_.errors.end(), file_.errors.begin(), file_.errors.end());
+    for (const auto& [key, raw] : file_.values) {
+      if (!find_by_key(schema_, key)) error(raw.origin, key, "unknown key" + suggestion(key));
+    }
+    for (const auto& [key, records] : file_.lists) {
+      if (key != "targets") {
+        error(records.front().origin, key, "unknown key, or not a list of mappings");
+      }
+    }
+  }
+
+  std::string suggestion(const std::string& key) const {
+    auto dot = key.rfind('.');
+    std::string leaf = dot == std::string::npos ? key : key.substr(dot + 1);
+    for (const auto& spec : schema_) {
+      if (spec.key.size() >= leaf.size() &&
+          spec.key.compare(spec.key.size() - leaf.size(), leaf.size(), leaf) == 0) {
+        return " (did you mean \"" + spec.key + "\"?)";
+      }
+    }
+    return "";
+  }
+
+  bool apply_target_list() {
+    auto it = file_.lists.find("targets");
+    if (it == file_.lists.end()) return false;
+    for (const auto& record : it->second) {
+      TargetConfig target;
+      for (const auto& [field, raw] : record.fields) {
+        if (field == "name") {
+          target.name = raw.value;
+        } else if (field == "dsn") {
+          auto parsed = parse_dsn(raw.value);
+          if (!parsed.dsn) {
+            error(raw.origin, "targets.dsn", "invalid DSN: " + parsed.error);
+            continue;
+          }
+          target.dsn = raw.value;
+          if (target.name.empty()) target.name = dsn_display_name(*parsed.dsn);
+        } else if (field == "password_file") {
+          target.password_file = raw.value;
+        } else {
+          error(raw.origin, "targets." + field,
+                "unknown key in a target (expected name, dsn, password_file)");
+        }
+      }
+      if (record.fields.find("dsn") == record.fields.end()) {
+        error(record.origin, "targets.dsn", "every target needs a dsn");
+      }
+      if (auto name = record.fields.find("name"); name != record.fields.end()) {
+        target.name = name->second.value;
+        if (target.name.empty()) error(name->second.origin, "targets.name", "must not be empty");
+      }
+      result_.config.targets.push_back(target);
+      target_origins_.push_back(record.origin);
+    }
+    return true;
+  }
+
+  std::optional<RawValue> pick(const KeySpec& spec) const {
+    if (auto it = cli_.values.find(spec.key); it != cli_.values.end()) return it->second;
+    if (auto it = env_.find(spec.env); it != env_.end()) {
+      return RawValue{it->second, "environment " + spec.env};
+    }
+    if (spec.key == "dsn") {
+      if (auto it = env_.find("DATA_SOURCE_NAME"); it != env_.end()) {
+        return RawValue{it->second, "environment DATA_SOURCE_NAME"};
+      }
+    }
+    if (auto it = file_.values.find(spec.key); it != file_.values.end()) return it->second;
+    return std::nullopt;
+  }
+
+  void finish() {
+    auto& config = result_.config;
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < config.targets.size(); ++i) {
+      const auto& target = config.targets[i];
+      std::string origin = i < target_origins_.size() ? target_origins_[i] : "targets";
+      if (!names.insert(target.name).second) {
+        error(origin, "targets.name", "duplicate target name \"" + target.name + "\"");
+      }
+      if (!target.password_file.empty() && !std::ifstream(target.password_file)) {
+        error(origin, "password_file",
+              "cannot read password file \"" + target.password_file + "\"");
+      }
+    }
+    for (auto& [name, collector] : config.collectors) {
+      if (collector.interval.count() == 0) collector.interval = config.interval;
+    }
+  }
+
+  // Flag and environment errors first, in the order given; then the file's, top to bottom.
+  void sort_by_file_line() {
+    const std::string& file = result_.config.config_file;
+    auto line_of = [&](const ConfigError& e) -> long {
+      if (file.empty() || e.origin.rfind(file + ":", 0) != 0) return -1;
+      return std::strtol(e.origin.c_str() + file.size() + 1, nullptr, 10);
+    };
+    std::stable_sort(result_.errors.begin(), result_.errors.end(),
+                     [&](const auto& a, const auto& b) { return line_of(a) < line_of(b); });
+  }
+
+  void error(const std::string& origin, const std::string& key, const std::string& message) {
+    result_.errors.push_back(ConfigError{origin, key, message});
+  }
+
+  const CommandLine& cli_;
+  const Environment& env_;
+  const std::vector<CollectorInfo>& infos_;
+  std::vector<KeySpec> schema_;
+  YamlDocument file_;
+  std::vector<std::string> target_origins_;
+  LoadResult result_;
+};
+
+}  // namespace
+
+std::string LoadResult::error_text() const {
+  std::string text;
+  for (const auto& e : errors) text += e.to_string() + "\n";
+  return text;
+}
+
+Environment environment_from(char** envp) {
+  Environment env;
+  for (char** entry = envp; entry && *entry; ++entry) {
+    std::string text(*entry);
+    auto eq = text.find('=');
+    if (eq != std::string::npos) env[text.substr(0, eq)] = text.substr(eq + 1);
+  }
+  return env;
+}
+
+CommandLine parse_command_line(const std::vector<std::string>& args,
+                               const std::vector<KeySpec>& schema) {
+  CommandLine cli;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    std::string origin = "flag " + arg.substr(0, arg.find('='));
+    if (arg == "--help" || arg == "-h") {
+      cli.action = Action::Help;
+      continue;
+    }
+    if (arg == "--version") {
+      cli.action = Action::Version;
+      continue;
+    }
+    if (arg == "--check-config") {
+      cli.action = Action::CheckConfig;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      cli.errors.push_back({"argument \"" + arg + "\"", "", "unexpected argument (see --help)"});
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> inline_value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    auto take_value = [&]() -> std::optional<std::string> {
+      if (inline_value) return inline_value;
+      if (i + 1 < args.size()) return args[++i];
+      cli.errors.push_back({origin, "", "missing value"});
+      return std::nullopt;
+    };
+    if (name == "config") {
+      if (auto value = take_value()) cli.config_path = RawValue{*value, origin};
+      continue;
+    }
+    const KeySpec* spec = find_by_flag(schema, name);
+    bool negated = false;
+    if (!spec && name.rfind("no-", 0) == 0) {
+      spec = find_by_flag(schema, name.substr(3));
+      negated = spec && spec->boolean;
+      if (!negated) spec = nullptr;
+    }
+    if (!spec) {
+      cli.errors.push_back({origin, "", "unknown flag (see --help)"});
+      continue;
+    }
+    if (spec->boolean) {
+      if (negated && inline_value) {
+        cli.errors.push_back({origin, spec->key, "--no-" + spec->flag + " takes no value"});
+        continue;
+      }
+      cli.values[spec->key] = RawValue{negated ? "false" : inline_value.value_or("true"), origin};
+      continue;
+    }
+    if (auto value = take_value()) cli.values[spec->key] = RawValue{*value, origin};
+  }
+  return cli;
+}
+
+LoadResult load_config(const CommandLine& command_line, const Environment& env,
+                       const std::vector<CollectorInfo>& collectors) {
+  return Merger(command_line, env, collectors).run();
+}
+
+std::string render_help(const std::vector<KeySpec>& schema,
+                        const std::vector<CollectorInfo>& collectors) {
+  std::ostringstream out;
+  out << "Usage: pgpulse [flags]\n\n"
+         "Watches PostgreSQL connections, locks and row-level security, and serves Prometheus\n"
+         "metrics on /metrics. Precedence: flags > environment > config file > defaults.\n\n"
+         "  --config FILE                 YAML config file (env PGPULSE_CONFIG)\n"
+         "  --check-config                validate the configuration and exit\n"
+         "  --version                     print the version and exit\n"
+         "  --help                        print this help and exit\n";
+  for (const auto& spec : schema) {
+    std::string flag = spec.boolean ? "--[no-]" + spec.flag : "--" + spec.flag + " VALUE";
+    out << "  " << flag;
+    for (std::size_t pad = flag.size(); pad < 30; ++pad) out << ' ';
+    out << spec.help;
+    if (!spec.default_text.empty()) out << " (default " << spec.default_text << ")";
+    out << "\n" << std::string(32, ' ') << "env " << spec.env << ", key " << spec.key << "\n";
+  }
+  out << "\nCollectors:\n";
+  for (const auto& info : collectors) {
+    out << "  " << info.name << std::string(info.name.size() < 16 ? 16 - info.name.size() : 1, ' ')
+        << (info.default_enabled ? "enabled " : "disabled") << "  every "
+        << (info.default_interval.count() ? format_duration(info.default_interval) : "<interval>")
+        << "  " << info.help << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace pgpulse::config

@@ -1,0 +1,222 @@
+#include "config/config_schema.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+
+#include "config/dsn.hpp"
+
+namespace pgpulse::config {
+
+namespace {
+
+std::string env_name_for(const std::string& flag) {
+  std::string env = "PGPULSE_";
+  for (char c : flag) {
+    env.push_back(c == '.' || c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  }
+  return env;
+}
+
+std::string flag_for(const std::string& key) {
+  std::string flag = key;
+  for (char& c : flag) {
+    if (c == '_') c = '-';
+  }
+  return flag;
+}
+
+KeySpec make(std::string key, std::string default_text, std::string help,
+             std::function<std::string(Config&, const std::string&)> apply) {
+  KeySpec spec;
+  spec.flag = flag_for(key);
+  spec.env = env_name_for(spec.flag);
+  spec.key = std::move(key);
+  spec.default_text = std::move(default_text);
+  spec.help = std::move(help);
+  spec.apply = std::move(apply);
+  return spec;
+}
+
+KeySpec duration(std::string key, std::string help, Millis minimum,
+                 std::function<Millis&(Config&)> field) {
+  Config defaults;
+  std::string default_text = format_duration(field(defaults));
+  return make(std::move(key), default_text, std::move(help),
+              [minimum, field](Config& config, const std::string& value) {
+                return parse_positive_duration(value, minimum, field(config));
+              });
+}
+
+KeySpec choice(std::string key, std::string help, std::vector<std::string> allowed,
+               std::function<std::string&(Config&)> field) {
+  Config defaults;
+  std::string default_text = field(defaults);
+  return make(std::move(key), default_text, std::move(help),
+              [allowed, field](Config& config, const std::string& value) -> std::string {
+                for (const auto& option : allowed) {
+                  if (value == option) {
+                    field(config) = value;
+                    return "";
+                  }
+                }
+                std::string list;
+                for (const auto& option : allowed) list += (list.empty() ? "" : ", ") + option;
+                return "invalid value \"" + value + "\" (expected one of: " + list + ")";
+              });
+}
+
+}  // namespace
+
+std::string parse_bool(const std::string& value, bool& out) {
+  if (value == "true" || value == "1" || value == "yes" || value == "on") {
+    out = true;
+    return "";
+  }
+  if (value == "false" || value == "0" || value == "no" || value == "off") {
+    out = false;
+    return "";
+  }
+  return "invalid boolean \"" + value + "\" (expected true or false)";
+}
+
+std::string parse_positive_duration(const std::string& value, Millis minimum, Millis& out) {
+  auto parsed = parse_duration(value);
+  if (!parsed) return "invalid duration \"" + value + "\" (expected e.g. 500ms, 15s, 1m, 2h)";
+  if (*parsed < minimum) {
+    return "duration \"" + value + "\" is below the minimum of " + format_duration(minimum);
+  }
+  out = *parsed;
+  return "";
+}
+
+std::string parse_int(const std::string& value, long minimum, long maximum, long& out) {
+  long parsed = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (ec != std::errc() || end != value.data() + value.size()) {
+    return "invalid integer \"" + value + "\"";
+  }
+  if (parsed < minimum || parsed > maximum) {
+    return "value " + value + " is out of range [" + std::to_string(minimum) + ", " +
+           std::to_string(maximum) + "]";
+  }
+  out = parsed;
+  return "";
+}
+
+std::string parse_double(const std::string& value, double minimum, double maximum, double& out) {
+  char* end = nullptr;
+  double parsed = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size() || parsed != parsed) {
+    return "invalid number \"" + value + "\"";
+  }
+  if (parsed < minimum || parsed > maximum) {
+    return "value " + value + " is out of range [" + std::to_string(minimum) + ", " +
+           std::to_string(maximum) + "]";
+  }
+  out = parsed;
+  return "";
+}
+
+std::vector<std::string> split_list(const std::string& value) {
+  std::vector<std::string> items;
+  std::string current;
+  auto flush = [&] {
+    auto first = current.find_first_not_of(" \t");
+    auto last = current.find_last_not_of(" \t");
+    if (first != std::string::npos) items.push_back(current.substr(first, last - first + 1));
+    current.clear();
+  };
+  for (char c : value) {
+    if (c == ',') {
+      flush();
+    } else {
+      current.push_back(c);
+    }
+  }
+  flush();
+  return items;
+}
+
+std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) {
+  std::vector<KeySpec> schema;
+  auto dsn = make("dsn", "", "PostgreSQL connection string or URI of the single target "
+                  "(also DATA_SOURCE_NAME, and libpq's PG* variables when nothing is set)",
+                  [](Config& config, const std::string& value) -> std::string {
+                    auto parsed = parse_dsn(value);
+                    if (!parsed.dsn) return "invalid DSN: " + parsed.error;
+                    config.targets = {TargetConfig{dsn_display_name(*parsed.dsn), value, ""}};
+                    return "";
+                  });
+  dsn.secret = true;
+  schema.push_back(std::move(dsn));
+  schema.push_back(make("target_name", "<host:port/dbname>",
+                        "target label of the single --dsn target",
+                        [](Config& config, const std::string& value) -> std::string {
+                          if (value.empty()) return "target name must not be empty";
+                          for (auto& target : config.targets) target.name = value;
+                          return "";
+                        }));
+  schema.push_back(make("password_file", "", "file whose first line is the single target's password",
+                        [](Config& config, const std::string& value) -> std::string {
+                          for (auto& target : config.targets) target.password_file = value;
+                          return "";
+                        }));
+  schema.push_back(make("web.listen_address", Config{}.listen_address,
+                        "address:port the HTTP endpoint listens on",
+                        [](Config& config, const std::string& value) -> std::string {
+                          auto colon = value.rfind(':');
+                          long port = 0;
+                          if (colon == std::string::npos ||
+                              !parse_int(value.substr(colon + 1), 0, 65535, port).empty()) {
+                            return "invalid listen address \"" + value + "\" (expected host:port)";
+                          }
+                          config.listen_address = value;
+                          return "";
+                        }));
+  schema.push_back(choice("log.level", "log level", {"trace", "debug", "info", "warn", "error"},
+                          [](Config& c) -> std::string& { return c.log_level; }));
+  schema.push_back(choice("log.format", "log format", {"text", "json"},
+                          [](Config& c) -> std::string& { return c.log_format; }));
+  schema.push_back(duration("interval", "default poll interval of every collector", Millis{100},
+                            [](Config& c) -> Millis& { return c.interval; }));
+  schema.push_back(duration("pg.connect_timeout", "timeout to establish a connection", Millis{100},
+                            [](Config& c) -> Millis& { return c.pg.connect_timeout; }));
+  schema.push_back(duration("pg.statement_timeout",
+                            "statement_timeout of every query (the client deadline adds 1s)",
+                            Millis{100}, [](Config& c) -> Millis& { return c.pg.statement_timeout; }));
+  schema.push_back(duration("pg.max_backoff", "cap of the reconnect backoff", Millis{100},
+                            [](Config& c) -> Millis& { return c.pg.max_backoff; }));
+  schema.push_back(make("labels.max_values", std::to_string(Config{}.label_max_values),
+                        "distinct values per label before the rest fold into \"other\"",
+                        [](Config& config, const std::string& value) -> std::string {
+                          long parsed = 0;
+                          auto error = parse_int(value, 1, 100000, parsed);
+                          if (error.empty()) config.label_max_values = static_cast<int>(parsed);
+                          return error;
+                        }));
+  for (const auto& collector : collectors) {
+    auto enabled = make("collector." + collector.name + ".enabled",
+                        collector.default_enabled ? "true" : "false",
+                        "enable the " + collector.name + " collector: " + collector.help,
+                        [name = collector.name](Config& config, const std::string& value) {
+                          return parse_bool(value, config.collectors[name].enabled);
+                        });
+    enabled.flag = "collector." + collector.name;
+    enabled.env = env_name_for(enabled.flag);
+    enabled.boolean = true;
+    schema.push_back(std::move(enabled));
+    schema.push_back(make("collector." + collector.name + ".interval",
+                          collector.default_interval.count() > 0
+                              ? format_duration(collector.default_interval)
+                              : "<interval>",
+                          "poll interval of the " + collector.name + " collector",
+                          [name = collector.name](Config& config, const std::string& value) {
+                            return parse_positive_duration(value, Millis{100},
+                                                           config.collectors[name].interval);
+                          }));
+  }
+  return schema;
+}
+
+}  // namespace pgpulse::config

@@ -1,0 +1,116 @@
+#include "config/yaml_source.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+namespace pgpulse::config {
+
+namespace {
+
+class Flattener {
+ public:
+  Flattener(const std::string& file, YamlDocument& doc) : file_(file), doc_(doc) {}
+
+  std::string origin(const YAML::Node& node) const {
+    return file_ + ":" + std::to_string(node.Mark().line + 1);
+  }
+
+  void walk(const YAML::Node& node, const std::string& prefix) {
+    switch (node.Type()) {
+      case YAML::NodeType::Map:
+        for (const auto& item : node) {
+          if (!item.first.IsScalar()) {
+            error(item.first, prefix, "keys must be plain names");
+            continue;
+          }
+          std::string key = item.first.Scalar();
+          walk(item.second, prefix.empty() ? key : prefix + "." + key);
+        }
+        break;
+      case YAML::NodeType::Scalar:
+        doc_.values[prefix] = RawValue{node.Scalar(), origin(node)};
+        break;
+      case YAML::NodeType::Sequence:
+        sequence(node, prefix);
+        break;
+      case YAML::NodeType::Null:
+      case YAML::NodeType::Undefined:
+        break;  // "key:" with nothing after it means "not set"
+    }
+  }
+
+ private:
+  void sequence(const YAML::Node& node, const std::string& key) {
+    bool all_maps = node.size() > 0;
+    for (const auto& item : node) all_maps = all_maps && item.IsMap();
+    if (all_maps) {
+      auto& records = doc_.lists[key];
+      for (const auto& item : node) records.push_back(record(item, key));
+      return;
+    }
+    std::string joined;
+    for (const auto& item : node) {
+      if (!item.IsScalar()) {
+        error(item, key, "expected a list of plain values or a list of mappings");
+        return;
+      }
+      joined += (joined.empty() ? "" : ",") + item.Scalar();
+    }
+    doc_.values[key] = RawValue{joined, origin(node)};
+  }
+
+  YamlRecord record(const YAML::Node& node, const std::string& list_key) {
+    YamlRecord rec{origin(node), {}};
+    for (const auto& field : node) {
+      std::string name = field.first.IsScalar() ? field.first.Scalar() : "?";
+      if (field.second.IsScalar()) {
+        rec.fields[name] = RawValue{field.second.Scalar(), origin(field.second)};
+      } else if (field.second.IsSequence()) {
+        std::string joined;
+        for (const auto& item : field.second) {
+          if (item.IsScalar()) joined += (joined.empty() ? "" : ",") + item.Scalar();
+        }
+        rec.fields[name] = RawValue{joined, origin(field.second)};
+      } else if (!field.second.IsNull()) {
+        error(field.second, list_key + "." + name, "expected a plain value");
+      }
+    }
+    return rec;
+  }
+
+  void error(const YAML::Node& node, const std::string& key, const std::string& message) {
+    doc_.errors.push_back(ConfigError{origin(node), key, message});
+  }
+
+  const std::string& file_;
+  YamlDocument& doc_;
+};
+
+}  // namespace
+
+YamlDocument read_yaml(const std::string& text, const std::string& file_name) {
+  YamlDocument doc;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    doc.errors.push_back(ConfigError{file_name + ":" + std::to_string(e.mark.line + 1), "",
+                                     "invalid YAML: " + e.msg});
+    return doc;
+  }
+  if (root.IsNull()) return doc;  // an empty file is a valid, empty config
+  if (!root.IsMap()) {
+    doc.errors.push_back(ConfigError{file_name + ":" + std::to_string(root.Mark().line + 1), "",
+                                     "the top level must be a mapping of keys to values"});
+    return doc;
+  }
+  Flattener flattener(file_name, doc);
+  try {
+    flattener.walk(root, "");
+  } catch (const YAML::Exception& e) {
+    doc.errors.push_back(ConfigError{file_name + ":" + std::to_string(e.mark.line + 1), "",
+                                     "invalid YAML: " + e.msg});
+  }
+  return doc;
+}
+
+}  // namespace pgpulse::config

@@ -1,0 +1,84 @@
+#include "daemon/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/collector_registry.hpp"
+
+namespace pgpulse::daemon {
+
+namespace {
+
+// Everything but the target list: when this changes every runner restarts.
+bool same_settings(config::Config a, config::Config b) {
+  a.targets.clear();
+  b.targets.clear();
+  a.config_file.clear();
+  b.config_file.clear();
+  return a == b;
+}
+
+}  // namespace
+
+std::unique_ptr<TargetRunner> Daemon::make_runner(const config::TargetConfig& target,
+                                                  const config::Config& config) {
+  std::vector<ScheduledCollector> scheduled;
+  for (const auto& entry : collector_registry()) {
+    const auto& settings = config.collectors.at(entry.info.name);
+    if (!settings.enabled) continue;
+    scheduled.push_back(ScheduledCollector{entry.info.name, entry.make(config), settings.interval});
+  }
+  return std::make_unique<TargetRunner>(target, config, std::move(scheduled), store_);
+}
+
+void Daemon::apply(const config::Config& config) {
+  bool restart_all = !current_ || !same_settings(*current_, config);
+  std::vector<std::unique_ptr<TargetRunner>> kept;
+  for (auto& runner : runners_) {
+    bool still_wanted = false;
+    for (const auto& target : config.targets) still_wanted |= target == runner->target();
+    if (still_wanted && !restart_all) {
+      kept.push_back(std::move(runner));
+    } else {
+      spdlog::info("target {}: stopping", runner->target().name);
+      runner->stop();
+    }
+  }
+  runners_ = std::move(kept);
+  for (const auto& target : config.targets) {
+    bool running = false;
+    for (const auto& runner : runners_) running |= runner->target() == target;
+    if (running) continue;
+    spdlog::info("target {}: starting", target.name);
+    runners_.push_back(make_runner(target, config));
+    runners_.back()->start();
+  }
+  current_ = std::make_unique<config::Config>(config);
+}
+
+void Daemon::stop() {
+  for (auto& runner : runners_) runner->stop();
+  runners_.clear();
+}
+
+void Daemon::publish_process_metrics(bool last_reload_ok, double last_reload_success_unix) {
+  collectors::Families families;
+  collectors::add_sample(
+      collectors::add_gauge(families, "pgpulse_build_info",
+                            "Always 1; the labels say which pgpulse build is running."),
+      {{"version", PGPULSE_VERSION}, {"revision", PGPULSE_REVISION}}, 1);
+  collectors::add_sample(
+      collectors::add_gauge(families, "pgpulse_config_last_reload_successful",
+                            "1 when the last configuration load (start or SIGHUP) succeeded, else 0."),
+      {}, last_reload_ok ? 1 : 0);
+  collectors::add_sample(
+      collectors::add_gauge(families, "pgpulse_config_last_reload_success_timestamp_seconds",
+                            "Unix time of the last successful configuration load."),
+      {}, last_reload_success_unix);
+  auto snapshot = std::make_shared<collectors::Snapshot>();
+  snapshot->collector = "process";
+  snapshot->taken_at = std::chrono::system_clock::now();
+  snapshot->families = collectors::render_families("", std::move(families));
+  store_.publish(std::move(snapshot));
+}
+
+}  // namespace pgpulse::daemon

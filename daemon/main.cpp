@@ -1,0 +1,132 @@
+// pgpulse: config -> targets -> collectors -> snapshot store -> HTTP exporter.
+#include <pthread.h>
+#include <signal.h>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "collectors/snapshot_store.hpp"
+#include "config/config_loader.hpp"
+#include "config/dsn.hpp"
+#include "daemon/collector_registry.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/logging.hpp"
+#include "exporter/http_server.hpp"
+#include "exporter/routes.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace pgpulse;
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+config::LoadResult load(const std::vector<std::string>& args, const config::Environment& env) {
+  auto infos = daemon::collector_infos();
+  auto cli = config::parse_command_line(args, config::build_schema(infos));
+  return config::load_config(cli, env, infos);
+}
+
+void print_targets(const config::Config& config) {
+  for (const auto& target : config.targets) {
+    std::cout << "  target " << target.name << ": " << config::redact_dsn(target.dsn) << "\n";
+  }
+}
+
+// Blocks until SIGTERM/SIGINT; SIGHUP reloads the config file in between.
+void serve_until_stopped(daemon::Daemon& daemon, const std::vector<std::string>& args,
+                         const config::Environment& env, const config::Config& started_with,
+                         sigset_t& signals) {
+  double last_success = unix_now();
+  while (true) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number != SIGHUP) {
+      spdlog::info("received signal {}, shutting down", signal_number);
+      return;
+    }
+    auto reloaded = load(args, env);
+    if (!reloaded.ok()) {
+      for (const auto& error : reloaded.errors) {
+        spdlog::error("reload failed, keeping the previous configuration: {}", error.to_string());
+      }
+      daemon.publish_process_metrics(false, last_success);
+      continue;
+    }
+    if (reloaded.config.listen_address != started_with.listen_address) {
+      spdlog::warn("web.listen_address changed to {}; a restart is needed to apply it",
+                   reloaded.config.listen_address);
+    }
+    spdlog::set_level(spdlog::level::from_str(reloaded.config.log_level));
+    daemon.apply(reloaded.config);
+    last_success = unix_now();
+    daemon.publish_process_metrics(true, last_success);
+    spdlog::info("configuration reloaded ({} targets)", reloaded.config.targets.size());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Signals are taken synchronously by sigwait in main; every thread started later inherits the
+  // mask, so no handler ever runs on a collector or HTTP thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto env = config::environment_from(environ);
+  auto infos = daemon::collector_infos();
+  auto cli = config::parse_command_line(args, config::build_schema(infos));
+  if (cli.action == config::Action::Help) {
+    std::cout << config::render_help(config::build_schema(infos), infos);
+    return 0;
+  }
+  if (cli.action == config::Action::Version) {
+    std::cout << "pgpulse " << PGPULSE_VERSION << " (revision " << PGPULSE_REVISION << ")\n";
+    return 0;
+  }
+  auto loaded = config::load_config(cli, env, infos);
+  if (!loaded.ok()) {
+    std::cerr << "pgpulse: invalid configuration:\n" << loaded.error_text();
+    return 2;
+  }
+  const auto& config = loaded.config;
+  if (cli.action == config::Action::CheckConfig) {
+    std::cout << "configuration OK"
+              << (config.config_file.empty() ? "" : " (" + config.config_file + ")") << "\n";
+    print_targets(config);
+    return 0;
+  }
+
+  daemon::setup_logging(config.log_level, config.log_format);
+  collectors::SnapshotStore store;
+  daemon::Daemon daemon(store);
+  daemon.publish_process_metrics(true, unix_now());
+  exporter::Routes routes(store);
+  exporter::HttpServer server([&routes](const exporter::HttpRequest& r) { return routes.handle(r); });
+  try {
+    server.start(config.listen_address);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+  spdlog::info("pgpulse {} listening on {} (port {}), {} target(s)", PGPULSE_VERSION,
+               config.listen_address, server.port(), config.targets.size());
+  daemon.apply(config);
+  serve_until_stopped(daemon, args, env, config, signals);
+  daemon.stop();
+  server.stop();
+  spdlog::info("stopped");
+  return 0;
+}

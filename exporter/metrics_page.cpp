@@ -1,0 +1,52 @@
+#include "exporter/metrics_page.hpp"
+
+#include <map>
+#include <string_view>
+#include <vector>
+
+namespace pgpulse::exporter {
+
+std::string merge_families(const collectors::SnapshotStore::View& view) {
+  struct Group {
+    std::string_view header;
+    std::vector<std::string_view> samples;
+  };
+  std::map<std::string_view, Group> groups;
+  std::size_t size = 0;
+  for (const auto& snapshot : view.snapshots) {
+    for (const auto& family : snapshot->families) {
+      auto& group = groups[family.name];
+      if (group.header.empty()) {
+        group.header = family.header;
+        size += family.header.size();
+      }
+      group.samples.push_back(family.samples);
+      size += family.samples.size();
+    }
+  }
+  std::string body;
+  body.reserve(size);
+  for (const auto& [name, group] : groups) {
+    body.append(group.header);
+    for (auto samples : group.samples) body.append(samples);
+  }
+  return body;
+}
+
+std::shared_ptr<const std::string> MetricsPage::body() {
+  auto generation = store_.generation();
+  {
+    std::lock_guard lock(mutex_);
+    if (cached_ && generation == generation_) return cached_;
+  }
+  auto view = store_.view();
+  auto body = std::make_shared<const std::string>(merge_families(view));
+  std::lock_guard lock(mutex_);
+  if (view.generation >= generation_ || generation_ == ~std::uint64_t{0}) {
+    generation_ = view.generation;
+    cached_ = body;
+  }
+  return body;
+}
+
+}  // namespace pgpulse::exporter

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL for tests, benchmarks and the demo: private data dir, port and socket
+# directory, fast and unsafe settings (fsync off). Never touches a system PostgreSQL.
+#
+#   scripts/pg_test_server.sh start DIR [PORT]   init (first time) and start; writes DIR/env
+#   scripts/pg_test_server.sh stop DIR           fast shutdown
+#   scripts/pg_test_server.sh kill DIR           immediate shutdown (a crash, as far as clients see)
+#   scripts/pg_test_server.sh status DIR
+#
+# The server refuses to run as root, so as root it runs as the "postgres" user (created by
+# Debian's postgresql package). Extra settings: PGPULSE_TEST_PG_SETTINGS="max_connections=300 ...".
+set -euo pipefail
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+command_name=${1:-}
+dir=${2:-}
+[ -n "$command_name" ] && [ -n "$dir" ] || { sed -n '2,12p' "$0"; exit 2; }
+
+as_server_user() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$(( 20000 + RANDOM % 40000 ))
+    port_in_use "$port" || { echo "$port"; return; }
+  done
+  echo "no free port found" >&2; exit 1
+}
+
+data="$dir/data"
+socket="$dir/socket"
+
+init_cluster() {
+  local port=$1
+  mkdir -p "$dir" "$socket" "$dir/log"
+  chmod 755 "$dir"
+  [ "$(id -u)" = 0 ] && chown -R postgres "$dir"
+  as_server_user "$PG_BIN/initdb" -D "$data" -U postgres -A trust --no-sync -E UTF8 \
+    --locale=C.UTF-8 >"$dir/log/initdb.log" 2>&1 || { cat "$dir/log/initdb.log" >&2; exit 1; }
+  cat >>"$data/postgresql.conf" <<CONF
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$socket'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 100
+shared_buffers = 64MB
+shared_preload_libraries = 'pg_stat_statements'
+logging_collector = off
+log_line_prefix = '%m [%p] %q%u@%d/%a '
+CONF
+  for setting in ${PGPULSE_TEST_PG_SETTINGS:-}; do echo "$setting" >>"$data/postgresql.conf"; done
+  # Roles in the group password_auth must authenticate with a password over TCP (auth tests).
+  cat >"$data/pg_hba.conf" <<HBA
+local all all trust
+host all +password_auth 127.0.0.1/32 scram-sha-256
+host all all 127.0.0.1/32 trust
+HBA
+  echo "$port" >"$dir/port"
+}
+
+write_env() {
+  local port
+  port=$(cat "$dir/port")
+  cat >"$dir/env" <<ENV
+export PGPULSE_TEST_PGDIR='$dir'
+export PGPULSE_TEST_PGHOST=127.0.0.1
+export PGPULSE_TEST_PGPORT=$port
+export PGPULSE_TEST_PGSOCKET='$socket'
+export PGPULSE_TEST_DSN='host=127.0.0.1 port=$port user=postgres dbname=postgres'
+export PGPULSE_TEST_SERVER_SCRIPT='$(cd "$(dirname "$0")" && pwd)/$(basename "$0")'
+ENV
+}
+
+case "$command_name" in
+  start)
+    if [ ! -f "$data/PG_VERSION" ]; then init_cluster "${3:-$(free_port)}"; fi
+    as_server_user "$PG_BIN/pg_ctl" -D "$data" -l "$dir/log/postgresql.log" -w -t 60 start \
+      >/dev/null || { tail -20 "$dir/log/postgresql.log" >&2; exit 1; }
+    if ! as_server_user "$PG_BIN/psql" -h "$socket" -p "$(cat "$dir/port")" -U postgres -Atqc \
+        "SELECT 1 FROM pg_roles WHERE rolname = 'password_auth'" postgres | grep -q 1; then
+      as_server_user "$PG_BIN/psql" -h "$socket" -p "$(cat "$dir/port")" -U postgres -qc \
+        "CREATE ROLE password_auth NOLOGIN; CREATE EXTENSION IF NOT EXISTS pg_stat_statements;" \
+        postgres >/dev/null
+    fi
+    write_env
+    echo "PostgreSQL running: port $(cat "$dir/port"), socket $socket, data $data"
+    ;;
+  stop)
+    as_server_user "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null 2>&1 || true ;;
+  kill)
+    as_server_user "$PG_BIN/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true ;;
+  status)
+    as_server_user "$PG_BIN/pg_ctl" -D "$data" status ;;
+  *)
+    sed -n '2,12p' "$0"; exit 2 ;;
+esac

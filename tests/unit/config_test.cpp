@@ -1,0 +1,246 @@
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "config/config_loader.hpp"
+
+using namespace pgpulse::config;
+
+namespace {
+
+const std::vector<CollectorInfo> kCollectors{{"connections", true, Millis{0}, "counts"},
+                                             {"rls", false, Millis{300000}, "row-level security"}};
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  auto path = std::filesystem::temp_directory_path() / ("pgpulse-test-" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+LoadResult load(std::vector<std::string> args, Environment env = {}) {
+  auto cli = parse_command_line(args, build_schema(kCollectors));
+  return load_config(cli, env, kCollectors);
+}
+
+}  // namespace
+
+TEST_CASE("defaults apply when nothing is set") {
+  auto result = load({});
+  REQUIRE(result.ok());
+  const auto& c = result.config;
+  CHECK(c.listen_address == "0.0.0.0:9188");
+  CHECK(c.interval == Millis{15000});
+  CHECK(c.collectors.at("connections").enabled);
+  CHECK(c.collectors.at("connections").interval == Millis{15000});
+  CHECK_FALSE(c.collectors.at("rls").enabled);
+  CHECK(c.collectors.at("rls").interval == Millis{300000});
+  REQUIRE(c.targets.size() == 1);
+  CHECK(c.targets[0].dsn.empty());  // libpq decides from PG* variables
+  CHECK(c.targets[0].name == "default");
+}
+
+TEST_CASE("the single target's name follows libpq's PG* variables") {
+  auto result = load({}, {{"PGHOST", "db"}, {"PGPORT", "5433"}, {"PGDATABASE", "app"}});
+  REQUIRE(result.ok());
+  CHECK(result.config.targets[0].name == "db:5433/app");
+}
+
+TEST_CASE("precedence: flags > environment > file > defaults") {
+  auto file = write_temp("precedence.yml",
+                         "interval: 20s\n"
+                         "log:\n  level: warn\n  format: json\n"
+                         "web:\n  listen_address: 127.0.0.1:1111\n"
+                         "dsn: host=from-file\n");
+  struct Case {
+    std::vector<std::string> args;
+    Environment env;
+    std::string interval, level, listen, dsn;
+  };
+  std::vector<Case> cases{
+      {{"--config", file}, {}, "20s", "warn", "127.0.0.1:1111", "host=from-file"},
+      {{"--config", file},
+       {{"PGPULSE_INTERVAL", "30s"}, {"PGPULSE_DSN", "host=from-env"}},
+       "30s", "warn", "127.0.0.1:1111", "host=from-env"},
+      {{"--config", file, "--interval", "1s", "--dsn=host=from-flag"},
+       {{"PGPULSE_INTERVAL", "30s"}, {"PGPULSE_DSN", "host=from-env"}},
+       "1s", "warn", "127.0.0.1:1111", "host=from-flag"},
+      {{}, {{"DATA_SOURCE_NAME", "host=exporter-style"}}, "15s", "info", "0.0.0.0:9188",
+       "host=exporter-style"},
+      {{}, {{"DATA_SOURCE_NAME", "host=b"}, {"PGPULSE_DSN", "host=a"}}, "15s", "info",
+       "0.0.0.0:9188", "host=a"},
+      {{}, {{"PGPULSE_CONFIG", file}, {"PGPULSE_WEB_LISTEN_ADDRESS", "127.0.0.1:2"}}, "20s", "warn",
+       "127.0.0.1:2", "host=from-file"},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    INFO("case " << i);
+    auto result = load(cases[i].args, cases[i].env);
+    REQUIRE(result.error_text() == "");
+    CHECK(format_duration(result.config.interval) == cases[i].interval);
+    CHECK(result.config.log_level == cases[i].level);
+    CHECK(result.config.listen_address == cases[i].listen);
+    REQUIRE(result.config.targets.size() == 1);
+    CHECK(result.config.targets[0].dsn == cases[i].dsn);
+  }
+}
+
+TEST_CASE("collector switches and intervals come from flags, environment and file") {
+  auto file = write_temp("collectors.yml",
+                         "collector:\n  rls:\n    enabled: true\n    interval: 2m\n");
+  auto result = load({"--config", file, "--no-collector.connections",
+                      "--collector.rls.interval", "2s"});
+  REQUIRE(result.ok());
+  CHECK_FALSE(result.config.collectors.at("connections").enabled);
+  CHECK(result.config.collectors.at("rls").enabled);
+  CHECK(result.config.collectors.at("rls").interval == Millis{2000});
+  auto env = load({"--interval", "1s"}, {{"PGPULSE_COLLECTOR_RLS", "true"}});
+  REQUIRE(env.ok());
+  CHECK(env.config.collectors.at("rls").enabled);
+  CHECK(env.config.collectors.at("connections").interval == Millis{1000});
+  auto enabled = load({"--collector.rls"});
+  REQUIRE(enabled.ok());
+  CHECK(enabled.config.collectors.at("rls").enabled);
+}
+
+TEST_CASE("a file lists several named targets") {
+  auto password = write_temp("password", "s3cret\n");
+  auto file = write_temp("targets.yml",
+                         "targets:\n"
+                         "  - name: orders\n"
+                         "    dsn: postgresql://monitor@orders-db/orders\n"
+                         "    password_file: " + password + "\n"
+                         "  - dsn: host=billing-db dbname=billing\n");
+  auto result = load({"--config", file});
+  REQUIRE(result.error_text() == "");
+  REQUIRE(result.config.targets.size() == 2);
+  CHECK(result.config.targets[0].name == "orders");
+  CHECK(result.config.targets[0].password_file == password);
+  CHECK(result.config.targets[1].name == "billing-db/billing");
+  // --dsn outranks the file's list
+  auto overridden = load({"--config", file, "--dsn", "host=x", "--target-name", "x"});
+  REQUIRE(overridden.ok());
+  REQUIRE(overridden.config.targets.size() == 1);
+  CHECK(overridden.config.targets[0].name == "x");
+}
+
+TEST_CASE("every configuration error names where it came from, the key and the problem") {
+  auto bad_yaml = write_temp("bad.yml", "interval: 5s\nlog:\n  level: [\n");
+  auto unknown = write_temp("unknown.yml", "interval: 5s\n\nintervall: 10s\nweb:\n  listen: x\n");
+  auto bad_values = write_temp("values.yml",
+                               "interval: fast\nlog:\n  level: loud\nlabels:\n  max_values: 0\n"
+                               "collector:\n  rls:\n    enabled: maybe\n");
+  auto top_list = write_temp("toplist.yml", "- a\n- b\n");
+  auto targets = write_temp("targets-bad.yml",
+                            "targets:\n  - name: a\n    dsn: host=a\n  - name: a\n    dsn: host=b\n"
+                            "  - name: c\n    dns: host=c\n  - name: d\n    dsn: \"host='x\"\n");
+  auto both = write_temp("both.yml", "dsn: host=a\ntargets:\n  - dsn: host=b\n");
+  auto list_pw = write_temp("listpw.yml", "password_file: /x\ntargets:\n  - dsn: host=b\n");
+  auto nested = write_temp("nested.yml", "targets:\n  - dsn: host=a\n    name: {x: 1}\n");
+  auto listed = write_temp("listed.yml", "pools:\n  - a: 1\n");
+
+  struct Case {
+    std::vector<std::string> args;
+    Environment env;
+    std::string expected;  // the first error, whole
+  };
+  std::vector<Case> cases{
+      {{"--interval", "fast"}, {},
+       "flag --interval: key \"interval\": invalid duration \"fast\" (expected e.g. 500ms, 15s, "
+       "1m, 2h)"},
+      {{"--interval=10ms"}, {},
+       "flag --interval: key \"interval\": duration \"10ms\" is below the minimum of 100ms"},
+      {{}, {{"PGPULSE_LOG_LEVEL", "loud"}},
+       "environment PGPULSE_LOG_LEVEL: key \"log.level\": invalid value \"loud\" (expected one "
+       "of: trace, debug, info, warn, error)"},
+      {{"--log.format", "xml"}, {},
+       "flag --log.format: key \"log.format\": invalid value \"xml\" (expected one of: text, "
+       "json)"},
+      {{"--web.listen-address", "9188"}, {},
+       "flag --web.listen-address: key \"web.listen_address\": invalid listen address \"9188\" "
+       "(expected host:port)"},
+      {{"--labels.max-values", "ten"}, {},
+       "flag --labels.max-values: key \"labels.max_values\": invalid integer \"ten\""},
+      {{"--labels.max-values", "0"}, {},
+       "flag --labels.max-values: key \"labels.max_values\": value 0 is out of range [1, 100000]"},
+      {{"--collector.rls=maybe"}, {},
+       "flag --collector.rls: key \"collector.rls.enabled\": invalid boolean \"maybe\" (expected "
+       "true or false)"},
+      {{"--no-collector.rls=true"}, {},
+       "flag --no-collector.rls: key \"collector.rls.enabled\": --no-collector.rls takes no value"},
+      {{"--bogus"}, {}, "flag --bogus: unknown flag (see --help)"},
+      {{"--no-interval"}, {}, "flag --no-interval: unknown flag (see --help)"},
+      {{"stray"}, {}, "argument \"stray\": unexpected argument (see --help)"},
+      {{"--interval"}, {}, "flag --interval: missing value"},
+      {{"--dsn", "host=db password"}, {},
+       "flag --dsn: key \"dsn\": invalid DSN: missing \"=\" after keyword \"password\""},
+      {{"--target-name="}, {}, "flag --target-name: key \"target_name\": target name must not be empty"},
+      {{"--password-file", "/nonexistent/pw"}, {},
+       "targets: key \"password_file\": cannot read password file \"/nonexistent/pw\""},
+      {{"--config", "/nonexistent.yml"}, {},
+       "/nonexistent.yml: cannot read config file (does it exist and is it readable?) (named by "
+       "flag --config)"},
+      {{"--config", bad_yaml}, {}, bad_yaml + ":4: invalid YAML: end of sequence flow not found"},
+      {{"--config", unknown}, {},
+       unknown + ":3: key \"intervall\": unknown key"},
+      {{"--config", bad_values}, {},
+       bad_values + ":1: key \"interval\": invalid duration \"fast\" (expected e.g. 500ms, 15s, 1m, "
+       "2h)"},
+      {{"--config", top_list}, {},
+       top_list + ":1: the top level must be a mapping of keys to values"},
+      {{"--config", targets}, {},
+       targets + ":4: key \"targets.name\": duplicate target name \"a\""},
+      {{"--config", both}, {},
+       both + ":1: key \"dsn\": set either \"dsn\" or \"targets\" in the file, not both"},
+      {{"--config", list_pw}, {},
+       list_pw + ":1: key \"password_file\": applies to the single --dsn target only; set it on "
+       "each entry of \"targets\""},
+      {{"--config", nested}, {}, nested + ":3: key \"targets.name\": expected a plain value"},
+      {{"--config", listed}, {}, listed + ":2: key \"pools\": unknown key, or not a list of mappings"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.expected);
+    auto result = load(c.args, c.env);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.errors.front().to_string() == c.expected);
+  }
+}
+
+TEST_CASE("all errors are reported at once, with lines") {
+  auto targets = write_temp("targets-bad2.yml",
+                            "targets:\n  - name: a\n    dsn: host=a\n  - name: a\n    dsn: host=b\n"
+                            "  - name: c\n  - name: d\n    dsn: \"host='x\"\n");
+  auto result = load({"--config", targets});
+  auto text = result.error_text();
+  CHECK(text.find(targets + ":6: key \"targets.dsn\": every target needs a dsn") != std::string::npos);
+  auto typo_field = write_temp("targets-typo.yml", "targets:\n  - name: c\n    dns: host=c\n");
+  CHECK(load({"--config", typo_field}).error_text() ==
+        typo_field + ":2: key \"targets.dsn\": every target needs a dsn\n" + typo_field +
+            ":3: key \"targets.dns\": unknown key in a target (expected name, dsn, password_file)\n");
+  CHECK(text.find(targets + ":8: key \"targets.dsn\": invalid DSN: unterminated quoted value for "
+                            "keyword \"host\"") != std::string::npos);
+  CHECK(text.find(targets + ":4: key \"targets.name\": duplicate target name \"a\"") !=
+        std::string::npos);
+  auto unknown = write_temp("unknown2.yml", "web:\n  listen: x\n");
+  auto suggestion = load({"--config", unknown});
+  CHECK(suggestion.error_text() ==
+        unknown + ":2: key \"web.listen\": unknown key\n");
+  auto typo = write_temp("typo.yml", "log:\n  levle: x\nlevel: y\n");
+  CHECK(load({"--config", typo}).error_text() ==
+        typo + ":2: key \"log.levle\": unknown key\n" + typo +
+            ":3: key \"level\": unknown key (did you mean \"log.level\"?)\n");
+}
+
+TEST_CASE("help lists every flag with its environment variable and the collectors") {
+  auto help = render_help(build_schema(kCollectors), kCollectors);
+  for (const char* needle : {"--web.listen-address", "PGPULSE_WEB_LISTEN_ADDRESS", "--[no-]collector.rls",
+                             "PGPULSE_COLLECTOR_RLS_INTERVAL", "--check-config", "rls", "disabled",
+                             "every 5m"}) {
+    INFO(needle);
+    CHECK(help.find(needle) != std::string::npos);
+  }
+  CHECK(parse_command_line({"--help"}, build_schema(kCollectors)).action == Action::Help);
+  CHECK(parse_command_line({"--version"}, build_schema(kCollectors)).action == Action::Version);
+  CHECK(parse_command_line({"--check-config"}, build_schema(kCollectors)).action ==
+        Action::CheckConfig);
+}

@@ -1,0 +1,63 @@
+#include <catch2/catch.hpp>
+
+#include "collectors/pg/error.hpp"
+
+using namespace pgpulse::pg;
+
+TEST_CASE("connection failures are classified from libpq's messages") {
+  struct Case {
+    const char* message;
+    ErrorKind kind;
+  };
+  Case cases[] = {
+      {"connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server "
+       "running on that host and accepting TCP/IP connections?",
+       ErrorKind::Refused},
+      {"connection to server on socket \"/tmp/x/.s.PGSQL.5432\" failed: No such file or directory",
+       ErrorKind::Refused},
+      {"connection to server at \"10.0.0.1\", port 5432 failed: timeout expired", ErrorKind::Timeout},
+      {"connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication "
+       "failed for user \"app\"",
+       ErrorKind::AuthFailed},
+      {"FATAL:  no pg_hba.conf entry for host \"1.2.3.4\", user \"x\", database \"y\"",
+       ErrorKind::AuthFailed},
+      {"FATAL:  role \"ghost\" does not exist", ErrorKind::AuthFailed},
+      {"FATAL:  sorry, too many clients already", ErrorKind::TooManyConnections},
+      {"FATAL:  remaining connection slots are reserved for non-replication superuser connections",
+       ErrorKind::TooManyConnections},
+      {"FATAL:  too many connections for role \"app\"", ErrorKind::TooManyConnections},
+      {"could not translate host name \"nope\" to address: Name or service not known",
+       ErrorKind::Other},
+      {"FATAL:  database \"nope\" does not exist", ErrorKind::Other},
+  };
+  for (const auto& c : cases) {
+    INFO(c.message);
+    CHECK(classify_connect_message(c.message) == c.kind);
+  }
+  CHECK(reason_label(ErrorKind::TooManyConnections) == "too_many_connections");
+  CHECK(reason_label(ErrorKind::AuthFailed) == "auth_failed");
+  CHECK(reason_label(ErrorKind::Query) == "other");
+}
+
+TEST_CASE("SQLSTATEs are classified") {
+  CHECK(classify_sqlstate("57014") == ErrorKind::Timeout);
+  CHECK(classify_sqlstate("53300") == ErrorKind::TooManyConnections);
+  CHECK(classify_sqlstate("28P01") == ErrorKind::AuthFailed);
+  CHECK(classify_sqlstate("08006") == ErrorKind::Refused);
+  CHECK(classify_sqlstate("57P01") == ErrorKind::Refused);
+  CHECK(classify_sqlstate("42501") == ErrorKind::Query);
+}
+
+TEST_CASE("backoff grows exponentially, is capped and jittered within [d/2, d]") {
+  const Millis initial{1000}, cap{15000};
+  CHECK(backoff_delay(0, initial, cap, 0.5) == Millis{0});
+  CHECK(backoff_delay(1, initial, cap, 0.0) == Millis{500});
+  CHECK(backoff_delay(1, initial, cap, 1.0) == Millis{1000});
+  CHECK(backoff_delay(3, initial, cap, 1.0) == Millis{4000});
+  CHECK(backoff_delay(4, initial, cap, 0.0) == Millis{4000});
+  for (int failures : {5, 6, 10, 100, 100000}) {
+    INFO(failures);
+    CHECK(backoff_delay(failures, initial, cap, 1.0) == cap);
+    CHECK(backoff_delay(failures, initial, cap, 0.0) == cap / 2);
+  }
+}

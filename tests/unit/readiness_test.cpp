@@ -1,0 +1,75 @@
+#include <catch2/catch.hpp>
+
+#include "collectors/target_health.hpp"
+#include "exporter/readiness.hpp"
+
+using namespace pgpulse::collectors;
+using pgpulse::exporter::assess_readiness;
+
+namespace {
+
+void publish(SnapshotStore& store, const TargetHealth& health) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->target = health.target;
+  snapshot->collector = kHealthSnapshot;
+  snapshot->families = render_families(health.target, health_families(health));
+  snapshot->details = health;
+  store.publish(snapshot);
+}
+
+TargetHealth healthy(const std::string& name, double last_success) {
+  TargetHealth h;
+  h.target = name;
+  h.up = h.connected_once = true;
+  h.collectors.push_back({"connections", 15, true, true, 0.01, last_success, ""});
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("ready when every target connected and every collector is fresh") {
+  SnapshotStore store;
+  CHECK_FALSE(assess_readiness(store.view(), 1000).ready);  // nothing yet
+  publish(store, healthy("a", 990));
+  publish(store, healthy("b", 995));
+  CHECK(assess_readiness(store.view(), 1000).ready);
+}
+
+TEST_CASE("not ready, with the reason, when a target never connected or data is stale") {
+  SnapshotStore store;
+  publish(store, healthy("a", 990));
+  auto never = healthy("b", 0);
+  never.connected_once = never.up = false;
+  never.last_error_reason = "auth_failed";
+  publish(store, never);
+  auto r = assess_readiness(store.view(), 1000);
+  CHECK_FALSE(r.ready);
+  REQUIRE(r.reasons.size() == 1);
+  CHECK(r.reasons[0] == "target b: never connected (auth_failed)");
+
+  publish(store, healthy("b", 1000 - 46));  // 3 intervals of 15s is 45s
+  r = assess_readiness(store.view(), 1000);
+  CHECK_FALSE(r.ready);
+  CHECK(r.reasons.at(0) == "target b: collector connections is stale (last success 46s ago)");
+}
+
+TEST_CASE("health series: up, every connect error reason from zero, per-collector state") {
+  auto h = healthy("a", 990);
+  h.connect_errors["refused"] = 2;
+  auto families = health_families(h);
+  auto find = [&](const std::string& name) -> const Family& {
+    for (const auto& f : families) {
+      if (f.name == name) return f;
+    }
+    FAIL("missing " << name);
+    throw;
+  };
+  CHECK(find("pgpulse_up").metric.at(0).gauge.value == 1);
+  const auto& errors = find("pgpulse_connect_errors_total");
+  CHECK(errors.metric.size() == 5);
+  CHECK(errors.metric.at(0).counter.value == 2);
+  CHECK(find("pgpulse_collector_last_success_timestamp_seconds").metric.at(0).gauge.value == 990);
+  // round trip through the JSON /readyz reads
+  nlohmann::json json = h;
+  CHECK(json.get<TargetHealth>().connect_errors.at("refused") == 2);
+}
