@@ -85,7 +85,7 @@ TEST_CASE("precedence: flags > environment > file > defaults") {
   }
 }
 
-TEST_CASE("collector switches and intervals come from flags, environment and file") {
+TEST_CASE("collector switches and intervals come from flags - environment and file") {
   auto file = write_temp("collectors.yml",
                          "collector:\n  rls:\n    enabled: true\n    interval: 2m\n");
   auto result = load({"--config", file, "--no-collector.connections",
@@ -124,7 +124,7 @@ TEST_CASE("a file lists several named targets") {
   CHECK(overridden.config.targets[0].name == "x");
 }
 
-TEST_CASE("every configuration error names where it came from, the key and the problem") {
+TEST_CASE("every configuration error names where it came from - the key and the problem") {
   auto bad_yaml = write_temp("bad.yml", "interval: 5s\nlog:\n  level: [\n");
   auto unknown = write_temp("unknown.yml", "interval: 5s\n\nintervall: 10s\nweb:\n  listen: x\n");
   auto bad_values = write_temp("values.yml",
@@ -206,7 +206,7 @@ TEST_CASE("every configuration error names where it came from, the key and the p
   }
 }
 
-TEST_CASE("all errors are reported at once, with lines") {
+TEST_CASE("all errors are reported at once - with lines") {
   auto targets = write_temp("targets-bad2.yml",
                             "targets:\n  - name: a\n    dsn: host=a\n  - name: a\n    dsn: host=b\n"
                             "  - name: c\n  - name: d\n    dsn: \"host='x\"\n");

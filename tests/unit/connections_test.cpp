@@ -31,7 +31,7 @@ TEST_CASE("saturation is client backends over the slots ordinary roles may use")
   CHECK(std::isinf(saturation_ratio(1, 3, 3)));
 }
 
-TEST_CASE("connections are counted per label set, excluding pgpulse and background processes") {
+TEST_CASE("connections are counted per label set - excluding pgpulse and background processes") {
   ActivitySample sample;
   sample.rows = {client(1, "web", "idle"), client(2, "web", "idle"), client(3, "web", "active"),
                  client(4, "celery", "idle in transaction", "app", "worker"),

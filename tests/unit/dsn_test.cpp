@@ -15,7 +15,7 @@ TEST_CASE("key=value DSNs parse with quoting and escapes") {
   CHECK(parsed.dsn->get("port") == "6432");
 }
 
-TEST_CASE("URI DSNs parse user, password, hosts, database and parameters") {
+TEST_CASE("URI DSNs parse user - password - hosts - database and parameters") {
   auto parsed = parse_dsn("postgresql://app:s%40cret@db1:5432,db2:5433/orders?sslmode=require");
   REQUIRE(parsed.dsn.has_value());
   CHECK(parsed.dsn->get("user") == "app");
@@ -29,7 +29,7 @@ TEST_CASE("URI DSNs parse user, password, hosts, database and parameters") {
   CHECK(v6.dsn->get("host") == "::1");
 }
 
-TEST_CASE("redaction never shows a password, in any form") {
+TEST_CASE("redaction never shows a password - in any form") {
   struct Case {
     const char* dsn;
     const char* secret;
@@ -62,7 +62,7 @@ TEST_CASE("parse errors say what is wrong without echoing the DSN") {
         "invalid percent-encoding in the password of the URI");
 }
 
-TEST_CASE("display names come from host, port and database") {
+TEST_CASE("display names come from host - port and database") {
   CHECK(dsn_display_name(*parse_dsn("host=db port=5433 dbname=orders").dsn) == "db:5433/orders");
   CHECK(dsn_display_name(*parse_dsn("postgresql:///orders").dsn) == "localhost/orders");
   CHECK(dsn_display_name(*parse_dsn("").dsn) == "default");

@@ -6,7 +6,7 @@ using pgpulse::config::format_duration;
 using pgpulse::config::Millis;
 using pgpulse::config::parse_duration;
 
-TEST_CASE("durations accept ms, s, m, h and compounds") {
+TEST_CASE("durations accept ms - s - m - h and compounds") {
   CHECK(parse_duration("500ms") == Millis{500});
   CHECK(parse_duration("15s") == Millis{15000});
   CHECK(parse_duration("1m30s") == Millis{90000});

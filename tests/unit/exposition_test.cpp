@@ -77,7 +77,7 @@ TEST_CASE("label folding keeps the heaviest values and folds the rest into other
   CHECK(roomy.apply("psql") == "psql");
 }
 
-TEST_CASE("families from several snapshots merge under one header, valid for promtool") {
+TEST_CASE("families from several snapshots merge under one header - valid for promtool") {
   SnapshotStore store;
   for (const char* target : {"alpha", "beta"}) {
     Families families;

@@ -48,7 +48,7 @@ TEST_CASE("SQLSTATEs are classified") {
   CHECK(classify_sqlstate("42501") == ErrorKind::Query);
 }
 
-TEST_CASE("backoff grows exponentially, is capped and jittered within [d/2, d]") {
+TEST_CASE("backoff grows exponentially - is capped and jittered within half to full delay") {
   const Millis initial{1000}, cap{15000};
   CHECK(backoff_delay(0, initial, cap, 0.5) == Millis{0});
   CHECK(backoff_delay(1, initial, cap, 0.0) == Millis{500});

@@ -35,7 +35,7 @@ TEST_CASE("ready when every target connected and every collector is fresh") {
   CHECK(assess_readiness(store.view(), 1000).ready);
 }
 
-TEST_CASE("not ready, with the reason, when a target never connected or data is stale") {
+TEST_CASE("not ready - with the reason - when a target never connected or data is stale") {
   SnapshotStore store;
   publish(store, healthy("a", 990));
   auto never = healthy("b", 0);
@@ -53,7 +53,7 @@ TEST_CASE("not ready, with the reason, when a target never connected or data is 
   CHECK(r.reasons.at(0) == "target b: collector connections is stale (last success 46s ago)");
 }
 
-TEST_CASE("health series: up, every connect error reason from zero, per-collector state") {
+TEST_CASE("health series: up - every connect error reason from zero - per-collector state") {
   auto h = healthy("a", 990);
   h.connect_errors["refused"] = 2;
   auto families = health_families(h);

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what pgpulse needs on Debian 12 (build tools, libraries, PostgreSQL 15, Prometheus'
+# promtool for the tests) and builds it into build/. Safe to run again: apt-get runs only when a
+# package is missing.
+#
+#   scripts/setup.sh            release build in build/
+#   BUILD_DIR=build-asan CMAKE_ARGS="-DPGPULSE_SANITIZE=address" scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake pkg-config git ca-certificates curl
+  libpq-dev prometheus-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
+  libboost-dev libboost-system-dev catch2
+  postgresql-15 prometheus
+)
+PACKAGES+=(${EXTRA_PACKAGES:-})
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "==> installing: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # Debian's postgresql package would start a cluster on 5432; pgpulse's scripts use their own.
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+echo "==> building in $BUILD_DIR"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} ${CMAKE_ARGS:-} >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+echo "==> built $BUILD_DIR/pgpulse"
