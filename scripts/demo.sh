@@ -29,7 +29,6 @@ stop
 scripts/pg_test_server.sh start "$demo"
 # shellcheck disable=SC1091
 . "$demo/env"
-# A little life in the demo database: a steady application pool and one idle transaction.
 "$(pwd)/build/pgpulse" --version
 nohup "$(pwd)/build/pgpulse" --dsn "$PGPULSE_TEST_DSN" --target-name demo \
   --web.listen-address "$listen" --interval 5s >"$demo/pgpulse.log" 2>&1 &
