@@ -19,7 +19,8 @@ SELECT pid, datname, usename, application_name, state, backend_type,
          AS blocked_by,
        left(query, 2048) AS query,
        extract(epoch FROM statement_timestamp())::float8 AS server_now,
-       pid = pg_backend_pid() AS is_self
+       pid = pg_backend_pid() AS is_self,
+       extract(epoch FROM pg_postmaster_start_time())::float8 AS server_started
 FROM pg_stat_activity)SQL";
 
 namespace {
@@ -61,6 +62,7 @@ ActivitySample parse_activity(const pg::Result& result) {
     row.query = result.text(r, 13);
     sample.server_now = result.number(r, 14);
     row.is_self = result.boolean(r, 15);
+    sample.server_started = result.number(r, 16);
     sample.rows.push_back(std::move(row));
   }
   return sample;

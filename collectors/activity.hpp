@@ -32,7 +32,8 @@ struct ActivityRow {
 };
 
 struct ActivitySample {
-  double server_now = 0;  // the server's clock when the sample was taken, epoch seconds
+  double server_now = 0;      // the server's clock when the sample was taken, epoch seconds
+  double server_started = 0;  // pg_postmaster_start_time(): a change means the server restarted
   std::vector<ActivityRow> rows;
 };
 

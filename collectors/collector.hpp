@@ -14,6 +14,7 @@
 #include "collectors/activity.hpp"
 #include "collectors/exposition.hpp"
 #include "collectors/pg/connection.hpp"
+#include "collectors/server_settings.hpp"
 
 namespace pgpulse::collectors {
 
@@ -37,6 +38,12 @@ class PollContext {
     return *activity_;
   }
 
+  // Connection limits and settings, likewise read at most once per tick.
+  const ServerSettings& settings() {
+    if (!settings_) settings_ = parse_server_settings(query(kServerSettingsSql));
+    return *settings_;
+  }
+
   std::chrono::system_clock::time_point now() const { return now_; }
   std::size_t label_limit() const { return label_limit_; }
   int server_version() const { return connection_.server_version(); }
@@ -49,6 +56,7 @@ class PollContext {
   std::chrono::system_clock::time_point now_;
   std::size_t label_limit_;
   std::optional<ActivitySample> activity_;
+  std::optional<ServerSettings> settings_;
 };
 
 class Collector {

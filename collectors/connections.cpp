@@ -7,15 +7,6 @@
 
 namespace pgpulse::collectors {
 
-// Settings and explicit limits in one round trip. reserved_connections exists from PostgreSQL 16.
-const char* const kConnectionLimitsSql = R"SQL(
-SELECT 'setting' AS kind, name, setting::bigint AS value FROM pg_settings
- WHERE name IN ('max_connections', 'superuser_reserved_connections', 'reserved_connections')
-UNION ALL
-SELECT 'database', datname, datconnlimit FROM pg_database WHERE datconnlimit >= 0 AND datallowconn
-UNION ALL
-SELECT 'role', rolname, rolconnlimit FROM pg_roles WHERE rolconnlimit >= 0 AND rolcanlogin)SQL";
-
 double saturation_ratio(long client_backends, long max_connections, long reserved) {
   long usable = max_connections - reserved;
   if (usable <= 0) return std::numeric_limits<double>::infinity();
@@ -136,23 +127,9 @@ Families connection_families(const ConnectionsSummary& s) {
 }
 
 CollectorOutput ConnectionsCollector::collect(PollContext& context) {
-  const auto& sample = context.activity();
-  auto result = context.query(kConnectionLimitsSql);
-  ServerLimits limits;
-  std::vector<ConnectionLimit> explicit_limits;
-  for (int r = 0; r < result.rows(); ++r) {
-    std::string kind(result.text(r, 0));
-    std::string name(result.text(r, 1));
-    long value = static_cast<long>(result.integer(r, 2));
-    if (kind == "setting") {
-      if (name == "max_connections") limits.max_connections = value;
-      if (name == "superuser_reserved_connections") limits.superuser_reserved_connections = value;
-      if (name == "reserved_connections") limits.reserved_connections = value;
-    } else {
-      explicit_limits.push_back(ConnectionLimit{kind, name, value});
-    }
-  }
-  auto summary = summarize_connections(sample, limits, explicit_limits, context.label_limit());
+  const auto& settings = context.settings();
+  auto summary = summarize_connections(context.activity(), settings.limits,
+                                       settings.explicit_limits, context.label_limit());
   return CollectorOutput{connection_families(summary), nullptr};
 }
 

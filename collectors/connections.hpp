@@ -7,21 +7,9 @@
 #include <vector>
 
 #include "collectors/collector.hpp"
+#include "collectors/server_settings.hpp"
 
 namespace pgpulse::collectors {
-
-struct ServerLimits {
-  long max_connections = 0;
-  long superuser_reserved_connections = 0;
-  long reserved_connections = 0;  // PostgreSQL 16+, else 0
-  long reserved() const { return superuser_reserved_connections + reserved_connections; }
-};
-
-struct ConnectionLimit {
-  std::string kind;  // "database" or "role"
-  std::string name;
-  long limit = 0;
-};
 
 struct LimitUsage {
   std::string name;
@@ -49,8 +37,6 @@ ConnectionsSummary summarize_connections(const ActivitySample& sample, const Ser
                                          std::size_t label_limit);
 
 Families connection_families(const ConnectionsSummary& summary);
-
-extern const char* const kConnectionLimitsSql;
 
 class ConnectionsCollector : public Collector {
  public:

@@ -65,12 +65,16 @@ constexpr std::size_t kMaxLabelBytes = 128;
 }  // namespace
 
 std::string sanitize_label_value(std::string_view value) {
+  return repair_utf8(value, kMaxLabelBytes);
+}
+
+std::string repair_utf8(std::string_view value, std::size_t max_bytes) {
   std::string out;
-  out.reserve(std::min(value.size(), kMaxLabelBytes));
+  out.reserve(std::min(value.size(), max_bytes));
   for (std::size_t i = 0; i < value.size();) {
     std::size_t length = utf8_sequence_length(value, i);
     std::string_view piece = length ? value.substr(i, length) : std::string_view("\xEF\xBF\xBD");
-    if (out.size() + piece.size() > kMaxLabelBytes) break;
+    if (out.size() + piece.size() > max_bytes) break;
     out.append(piece);
     i += length ? length : 1;
   }

@@ -23,6 +23,8 @@ void add_sample(Family& family, const LabelPairs& labels, double value);
 // Database strings become label values: valid UTF-8 (invalid bytes become U+FFFD, since
 // PostgreSQL truncates names at 63 bytes, possibly mid-character) and at most 128 bytes.
 std::string sanitize_label_value(std::string_view value);
+// The same repair with any byte limit (never cutting a character in two).
+std::string repair_utf8(std::string_view value, std::size_t max_bytes);
 
 // One family's text: the "# HELP"/"# TYPE" header apart from the sample lines, so families from
 // several targets merge under one header.

@@ -29,6 +29,35 @@ struct PgConfig {
   bool operator==(const PgConfig&) const = default;
 };
 
+// Idle-leak detection over a sliding window of pg_stat_activity samples (docs/signals.md).
+struct IdleTrendConfig {
+  Millis window{15 * 60 * 1000};
+  double min_growth_per_minute = 0.5;  // slope of idle connections that counts as growth
+  double min_r2 = 0.8;                 // how straight the climb must be
+  bool operator==(const IdleTrendConfig&) const = default;
+};
+
+struct ActivityConfig {
+  std::vector<Millis> long_query_thresholds{Millis{30000}, Millis{300000}};
+  int top_n = 20;              // offenders listed on /activity
+  int query_max_length = 200;  // characters of normalised query text on /activity
+  bool operator==(const ActivityConfig&) const = default;
+};
+
+// An application's expected connection pool, e.g. SQLAlchemy's pool_size and max_overflow
+// times the number of replicas (web workers, Celery workers).
+struct PoolConfig {
+  std::string name;              // the application_name label; defaults to the match below
+  std::string application_name;  // match on application_name ...
+  std::string usename;           // ... and/or on the role
+  std::string target;            // only this target; empty: every target
+  long replicas = 1;
+  long pool_size = 5;
+  long max_overflow = 10;
+  long budget() const { return replicas * (pool_size + max_overflow); }
+  bool operator==(const PoolConfig&) const = default;
+};
+
 struct Config {
   std::vector<TargetConfig> targets;
   std::string listen_address = "0.0.0.0:9188";
@@ -38,6 +67,9 @@ struct Config {
   PgConfig pg;
   int label_max_values = 50;                         // distinct values per label before "other"
   std::map<std::string, CollectorConfig> collectors;  // every known collector, resolved
+  IdleTrendConfig idle_trend;
+  ActivityConfig activity;
+  std::vector<PoolConfig> pools;
   std::string config_file;                           // empty when no file was given
 
   bool operator==(const Config&) const = default;

@@ -65,6 +65,7 @@ class Merger {
     result_.errors = cli_.errors;
     load_file();
     bool targets_from_list = apply_target_list();
+    apply_pool_list();
     auto dsn_choice = pick(*find_by_key(schema_, "dsn"));
     if (targets_from_list && dsn_choice) {
       if (file_.values.count("dsn")) {
@@ -118,7 +119,7 @@ class Merger {
       if (!find_by_key(schema_, key)) error(raw.origin, key, "unknown key" + suggestion(key));
     }
     for (const auto& [key, records] : file_.lists) {
-      if (key != "targets") {
+      if (key != "targets" && key != "pools") {
         error(records.front().origin, key, "unknown key, or not a list of mappings");
       }
     }
@@ -172,6 +173,48 @@ class Merger {
     return true;
   }
 
+  void apply_pool_list() {
+    auto it = file_.lists.find("pools");
+    if (it == file_.lists.end()) return;
+    for (const auto& record : it->second) {
+      PoolConfig pool;
+      for (const auto& [field, raw] : record.fields) {
+        std::string key = "pools." + field;
+        auto number = [&](long& out, long minimum) {
+          auto message = parse_int(raw.value, minimum, 100000, out);
+          if (!message.empty()) error(raw.origin, key, message);
+        };
+        if (field == "name") {
+          pool.name = raw.value;
+        } else if (field == "application_name") {
+          pool.application_name = raw.value;
+        } else if (field == "usename") {
+          pool.usename = raw.value;
+        } else if (field == "target") {
+          pool.target = raw.value;
+        } else if (field == "replicas") {
+          number(pool.replicas, 1);
+        } else if (field == "pool_size") {
+          number(pool.pool_size, 0);
+        } else if (field == "max_overflow") {
+          number(pool.max_overflow, 0);
+        } else {
+          error(raw.origin, key,
+                "unknown key in a pool (expected name, application_name, usename, target, "
+                "replicas, pool_size, max_overflow)");
+        }
+      }
+      if (pool.application_name.empty() && pool.usename.empty()) {
+        error(record.origin, "pools.application_name",
+              "a pool needs an application_name or a usename to match connections");
+      }
+      if (pool.name.empty()) pool.name = pool.application_name.empty() ? pool.usename
+                                                                        : pool.application_name;
+      result_.config.pools.push_back(pool);
+      pool_origins_.push_back(record.origin);
+    }
+  }
+
   std::optional<RawValue> pick(const KeySpec& spec) const {
     if (auto it = cli_.values.find(spec.key); it != cli_.values.end()) return it->second;
     if (auto it = env_.find(spec.env); it != env_.end()) {
@@ -200,6 +243,16 @@ class Merger {
               "cannot read password file \"" + target.password_file + "\"");
       }
     }
+    std::set<std::pair<std::string, std::string>> pool_names;
+    for (std::size_t i = 0; i < config.pools.size(); ++i) {
+      const auto& pool = config.pools[i];
+      if (!pool.target.empty() && !names.count(pool.target)) {
+        error(pool_origins_[i], "pools.target", "no target is named \"" + pool.target + "\"");
+      }
+      if (!pool_names.insert({pool.target, pool.name}).second) {
+        error(pool_origins_[i], "pools.name", "duplicate pool \"" + pool.name + "\"");
+      }
+    }
     for (auto& [name, collector] : config.collectors) {
       if (collector.interval.count() == 0) collector.interval = config.interval;
     }
@@ -226,6 +279,7 @@ class Merger {
   std::vector<KeySpec> schema_;
   YamlDocument file_;
   std::vector<std::string> target_origins_;
+  std::vector<std::string> pool_origins_;
   LoadResult result_;
 };
 

@@ -195,6 +195,50 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                           if (error.empty()) config.label_max_values = static_cast<int>(parsed);
                           return error;
                         }));
+  schema.push_back(duration("idle_trend.window", "window of the idle-connection trend", Millis{1000},
+                            [](Config& c) -> Millis& { return c.idle_trend.window; }));
+  schema.push_back(make("idle_trend.min_growth_per_minute", "0.5",
+                        "idle connections per minute of steady growth that suggests a leak",
+                        [](Config& config, const std::string& value) {
+                          return parse_double(value, 0.0001, 1e6,
+                                              config.idle_trend.min_growth_per_minute);
+                        }));
+  schema.push_back(make("idle_trend.min_r2", "0.8",
+                        "least-squares fit (R squared) the growth must reach to count as steady",
+                        [](Config& config, const std::string& value) {
+                          return parse_double(value, 0, 1, config.idle_trend.min_r2);
+                        }));
+  schema.push_back(make("long_queries.thresholds", "30s,300s",
+                        "query durations counted by pgpulse_long_queries (comma-separated)",
+                        [](Config& config, const std::string& value) -> std::string {
+                          std::vector<Millis> thresholds;
+                          for (const auto& item : split_list(value)) {
+                            Millis parsed{0};
+                            auto error = parse_positive_duration(item, Millis{1000}, parsed);
+                            if (!error.empty()) return error;
+                            thresholds.push_back(parsed);
+                          }
+                          if (thresholds.empty() || thresholds.size() > 10) {
+                            return "expected 1 to 10 durations, e.g. 30s,5m";
+                          }
+                          config.activity.long_query_thresholds = thresholds;
+                          return "";
+                        }));
+  schema.push_back(make("activity.top_n", "20", "offenders listed on /activity",
+                        [](Config& config, const std::string& value) {
+                          long parsed = 0;
+                          auto error = parse_int(value, 1, 1000, parsed);
+                          if (error.empty()) config.activity.top_n = static_cast<int>(parsed);
+                          return error;
+                        }));
+  schema.push_back(make("activity.query_max_length", "200",
+                        "characters of normalised query text shown on /activity",
+                        [](Config& config, const std::string& value) {
+                          long parsed = 0;
+                          auto error = parse_int(value, 16, 2048, parsed);
+                          if (error.empty()) config.activity.query_max_length = static_cast<int>(parsed);
+                          return error;
+                        }));
   for (const auto& collector : collectors) {
     auto enabled = make("collector." + collector.name + ".enabled",
                         collector.default_enabled ? "true" : "false",

@@ -1,14 +1,61 @@
 #include "daemon/collector_registry.hpp"
 
+#include <chrono>
+
 #include "collectors/connections.hpp"
+#include "collectors/idle_trend.hpp"
+#include "collectors/locks.hpp"
+#include "collectors/long_queries.hpp"
+#include "collectors/pools.hpp"
 
 namespace pgpulse::daemon {
 
+namespace {
+
+double seconds(config::Millis value) { return std::chrono::duration<double>(value).count(); }
+
+}  // namespace
+
 const std::vector<CollectorEntry>& collector_registry() {
+  using collectors::Collector;
   static const std::vector<CollectorEntry> registry{
       {{"connections", true, config::Millis{0},
         "connection counts by database/role/application/state, saturation and limits"},
-       [](const config::Config&) { return std::make_unique<collectors::ConnectionsCollector>(); }},
+       [](const config::Config&, const config::TargetConfig&) -> std::unique_ptr<Collector> {
+         return std::make_unique<collectors::ConnectionsCollector>();
+       }},
+      {{"idle_trend", true, config::Millis{0},
+        "idle and idle-in-transaction connections, their ages, leak trends, exhaustion forecast"},
+       [](const config::Config& c, const config::TargetConfig&) -> std::unique_ptr<Collector> {
+         return std::make_unique<collectors::IdleTrendCollector>(collectors::LeakRule{
+             seconds(c.idle_trend.window), c.idle_trend.min_growth_per_minute,
+             c.idle_trend.min_r2});
+       }},
+      {{"long_queries", true, config::Millis{0},
+        "longest queries and transactions, counts over thresholds, /activity offenders"},
+       [](const config::Config& c, const config::TargetConfig&) -> std::unique_ptr<Collector> {
+         collectors::LongQueryOptions options;
+         options.thresholds_seconds.clear();
+         for (auto t : c.activity.long_query_thresholds) options.thresholds_seconds.push_back(seconds(t));
+         options.top_n = static_cast<std::size_t>(c.activity.top_n);
+         options.query_max_length = static_cast<std::size_t>(c.activity.query_max_length);
+         return std::make_unique<collectors::LongQueriesCollector>(options);
+       }},
+      {{"locks", true, config::Millis{0},
+        "backends blocked on locks, longest wait, root blockers, chain depth, blocking tree"},
+       [](const config::Config& c, const config::TargetConfig&) -> std::unique_ptr<Collector> {
+         return std::make_unique<collectors::LocksCollector>(
+             static_cast<std::size_t>(c.activity.query_max_length));
+       }},
+      {{"pools", true, config::Millis{0},
+        "per-application pool budgets from the pools config, utilization, overcommit"},
+       [](const config::Config& c, const config::TargetConfig& t) -> std::unique_ptr<Collector> {
+         std::vector<config::PoolConfig> pools;
+         for (const auto& pool : c.pools) {
+           if (pool.target.empty() || pool.target == t.name) pools.push_back(pool);
+         }
+         return std::make_unique<collectors::PoolsCollector>(pools);
+       }},
   };
   return registry;
 }

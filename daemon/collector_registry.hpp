@@ -13,7 +13,9 @@ namespace pgpulse::daemon {
 
 struct CollectorEntry {
   config::CollectorInfo info;
-  std::function<std::unique_ptr<collectors::Collector>(const config::Config&)> make;
+  std::function<std::unique_ptr<collectors::Collector>(const config::Config&,
+                                                       const config::TargetConfig&)>
+      make;
 };
 
 const std::vector<CollectorEntry>& collector_registry();

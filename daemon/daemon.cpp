@@ -25,7 +25,8 @@ std::unique_ptr<TargetRunner> Daemon::make_runner(const config::TargetConfig& ta
   for (const auto& entry : collector_registry()) {
     const auto& settings = config.collectors.at(entry.info.name);
     if (!settings.enabled) continue;
-    scheduled.push_back(ScheduledCollector{entry.info.name, entry.make(config), settings.interval});
+    scheduled.push_back(
+        ScheduledCollector{entry.info.name, entry.make(config, target), settings.interval});
   }
   return std::make_unique<TargetRunner>(target, config, std::move(scheduled), store_);
 }

@@ -137,7 +137,7 @@ TEST_CASE("every configuration error names where it came from - the key and the 
   auto both = write_temp("both.yml", "dsn: host=a\ntargets:\n  - dsn: host=b\n");
   auto list_pw = write_temp("listpw.yml", "password_file: /x\ntargets:\n  - dsn: host=b\n");
   auto nested = write_temp("nested.yml", "targets:\n  - dsn: host=a\n    name: {x: 1}\n");
-  auto listed = write_temp("listed.yml", "pools:\n  - a: 1\n");
+  auto listed = write_temp("listed.yml", "widgets:\n  - a: 1\n");
 
   struct Case {
     std::vector<std::string> args;
@@ -196,7 +196,7 @@ TEST_CASE("every configuration error names where it came from - the key and the 
        list_pw + ":1: key \"password_file\": applies to the single --dsn target only; set it on "
        "each entry of \"targets\""},
       {{"--config", nested}, {}, nested + ":3: key \"targets.name\": expected a plain value"},
-      {{"--config", listed}, {}, listed + ":2: key \"pools\": unknown key, or not a list of mappings"},
+      {{"--config", listed}, {}, listed + ":2: key \"widgets\": unknown key, or not a list of mappings"},
   };
   for (const auto& c : cases) {
     INFO(c.expected);
@@ -243,4 +243,53 @@ TEST_CASE("help lists every flag with its environment variable and the collector
   CHECK(parse_command_line({"--version"}, build_schema(kCollectors)).action == Action::Version);
   CHECK(parse_command_line({"--check-config"}, build_schema(kCollectors)).action ==
         Action::CheckConfig);
+}
+
+TEST_CASE("pools come from the file with their budgets and are validated") {
+  auto file = write_temp("pools.yml",
+                         "dsn: host=db\n"
+                         "pools:\n"
+                         "  - application_name: web\n    replicas: 4\n    pool_size: 5\n"
+                         "    max_overflow: 10\n"
+                         "  - usename: celery\n    replicas: 8\n    pool_size: 2\n"
+                         "    max_overflow: 0\n");
+  auto result = load({"--config", file});
+  REQUIRE(result.error_text() == "");
+  REQUIRE(result.config.pools.size() == 2);
+  CHECK(result.config.pools[0].name == "web");
+  CHECK(result.config.pools[0].budget() == 60);
+  CHECK(result.config.pools[1].name == "celery");
+  CHECK(result.config.pools[1].budget() == 16);
+
+  auto bad = write_temp("pools-bad.yml",
+                        "dsn: host=db\n"
+                        "pools:\n"
+                        "  - replicas: 2\n"
+                        "  - application_name: web\n    replicas: 0\n"
+                        "  - application_name: web\n    target: nowhere\n    poolsize: 3\n");
+  CHECK(load({"--config", bad}).error_text() ==
+        bad + ":3: key \"pools.application_name\": a pool needs an application_name or a usename "
+              "to match connections\n" +
+        bad + ":5: key \"pools.replicas\": value 0 is out of range [1, 100000]\n" + bad +
+        ":6: key \"pools.target\": no target is named \"nowhere\"\n" + bad +
+        ":8: key \"pools.poolsize\": unknown key in a pool (expected name, application_name, "
+        "usename, target, replicas, pool_size, max_overflow)\n");
+}
+
+TEST_CASE("idle trend and long query settings have flags") {
+  auto result = load({"--idle-trend.window", "20s", "--idle-trend.min-growth-per-minute", "3",
+                      "--idle-trend.min-r2", "0.7", "--long-queries.thresholds", "1s, 5m",
+                      "--activity.top-n", "5"});
+  REQUIRE(result.error_text() == "");
+  CHECK(result.config.idle_trend.window == Millis{20000});
+  CHECK(result.config.idle_trend.min_growth_per_minute == 3);
+  CHECK(result.config.idle_trend.min_r2 == 0.7);
+  CHECK(result.config.activity.long_query_thresholds == std::vector<Millis>{Millis{1000}, Millis{300000}});
+  CHECK(result.config.activity.top_n == 5);
+  CHECK(load({"--long-queries.thresholds", "1s,soon"}).error_text() ==
+        "flag --long-queries.thresholds: key \"long_queries.thresholds\": invalid duration \"soon\" "
+        "(expected e.g. 500ms, 15s, 1m, 2h)\n");
+  CHECK(load({"--idle-trend.min-r2", "1.5"}).error_text() ==
+        "flag --idle-trend.min-r2: key \"idle_trend.min_r2\": value 1.5 is out of range "
+        "[0.000000, 1.000000]\n");
 }
