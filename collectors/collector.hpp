@@ -26,11 +26,27 @@ struct CollectorOutput {
 // What one scheduler tick offers the collectors due in it.
 class PollContext {
  public:
-  PollContext(pg::Connection& connection, const pg::Interrupter& interrupter,
-              std::chrono::system_clock::time_point now, std::size_t label_limit)
-      : connection_(connection), interrupter_(interrupter), now_(now), label_limit_(label_limit) {}
+  // Opens a short-lived connection to another database of the same server, with the target's
+  // credentials and timeouts (catalog scans that live in per-database catalogs).
+  using DatabaseOpener = std::function<pg::Connection(const std::string& dbname)>;
 
-  pg::Result query(std::string_view sql) { return connection_.query(sql, interrupter_); }
+  PollContext(pg::Connection& connection, const pg::Interrupter& interrupter,
+              std::chrono::system_clock::time_point now, std::size_t label_limit,
+              DatabaseOpener open_database = {})
+      : connection_(connection),
+        interrupter_(interrupter),
+        now_(now),
+        label_limit_(label_limit),
+        open_database_(std::move(open_database)) {}
+
+  pg::Result query(std::string_view sql, const std::vector<std::string>& params = {}) {
+    return connection_.query(sql, interrupter_, params);
+  }
+
+  pg::Connection open_database(const std::string& dbname) {
+    if (!open_database_) throw pg::Error(pg::ErrorKind::Other, "no database opener");
+    return open_database_(dbname);
+  }
 
   // pg_stat_activity, read at most once per tick however many collectors ask.
   const ActivitySample& activity() {
@@ -55,6 +71,7 @@ class PollContext {
   const pg::Interrupter& interrupter_;
   std::chrono::system_clock::time_point now_;
   std::size_t label_limit_;
+  DatabaseOpener open_database_;
   std::optional<ActivitySample> activity_;
   std::optional<ServerSettings> settings_;
 };

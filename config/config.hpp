@@ -58,6 +58,19 @@ struct PoolConfig {
   bool operator==(const PoolConfig&) const = default;
 };
 
+// Row-level security posture and missing-index candidates, scanned per database.
+struct RlsConfig {
+  std::vector<std::string> tenant_columns{"tenant_id"};  // a table with one is a tenant table
+  std::vector<std::string> tenant_tables;     // regexes over "schema.table", full match
+  std::vector<std::string> include_databases;  // empty: every connectable non-template database
+  std::vector<std::string> exclude_databases;
+  long max_table_series = 500;  // cap of pgpulse_rls_table_protected series per target
+  long seq_scan_min_table_bytes = 10L * 1024 * 1024;
+  double seq_scan_min_ratio = 0.5;  // seq_tup_read / (seq_tup_read + idx_tup_fetch)
+  long seq_scan_top_n = 20;
+  bool operator==(const RlsConfig&) const = default;
+};
+
 struct Config {
   std::vector<TargetConfig> targets;
   std::string listen_address = "0.0.0.0:9188";
@@ -70,6 +83,7 @@ struct Config {
   IdleTrendConfig idle_trend;
   ActivityConfig activity;
   std::vector<PoolConfig> pools;
+  RlsConfig rls;
   std::string config_file;                           // empty when no file was given
 
   bool operator==(const Config&) const = default;

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <regex>
 
 #include "config/dsn.hpp"
 
@@ -238,6 +239,51 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                           auto error = parse_int(value, 16, 2048, parsed);
                           if (error.empty()) config.activity.query_max_length = static_cast<int>(parsed);
                           return error;
+                        }));
+  auto list = [&](std::string key, std::string default_text, std::string help,
+                  std::function<std::vector<std::string>&(Config&)> field, bool regex) {
+    schema.push_back(make(std::move(key), std::move(default_text), std::move(help),
+                          [field, regex](Config& config, const std::string& value) -> std::string {
+                            auto items = split_list(value);
+                            if (regex) {
+                              for (const auto& item : items) {
+                                try {
+                                  std::regex compiled(item);
+                                } catch (const std::regex_error& e) {
+                                  return "invalid regular expression \"" + item + "\": " + e.what();
+                                }
+                              }
+                            }
+                            field(config) = items;
+                            return "";
+                          }));
+  };
+  list("rls.tenant_columns", "tenant_id", "columns that make a table a tenant table",
+       [](Config& c) -> std::vector<std::string>& { return c.rls.tenant_columns; }, false);
+  list("rls.tenant_tables", "", "regexes over schema.table that are tenant tables too",
+       [](Config& c) -> std::vector<std::string>& { return c.rls.tenant_tables; }, true);
+  list("rls.databases.include", "<all>", "databases the rls collector visits",
+       [](Config& c) -> std::vector<std::string>& { return c.rls.include_databases; }, false);
+  list("rls.databases.exclude", "", "databases the rls collector skips",
+       [](Config& c) -> std::vector<std::string>& { return c.rls.exclude_databases; }, false);
+  auto integer = [&](std::string key, std::string help, long minimum, long maximum,
+                     std::function<long&(Config&)> field) {
+    Config defaults;
+    schema.push_back(make(std::move(key), std::to_string(field(defaults)), std::move(help),
+                          [=](Config& config, const std::string& value) {
+                            return parse_int(value, minimum, maximum, field(config));
+                          }));
+  };
+  integer("rls.max_table_series", "cap of pgpulse_rls_table_protected series", 0, 100000,
+          [](Config& c) -> long& { return c.rls.max_table_series; });
+  integer("seq_scan.min_table_bytes", "tables smaller than this are never seq-scan candidates", 0,
+          1L << 50, [](Config& c) -> long& { return c.rls.seq_scan_min_table_bytes; });
+  integer("seq_scan.top_n", "seq-scan-heavy tables with a series of their own", 0, 1000,
+          [](Config& c) -> long& { return c.rls.seq_scan_top_n; });
+  schema.push_back(make("seq_scan.min_ratio", "0.5",
+                        "share of rows read by sequential scans that makes a table seq-scan heavy",
+                        [](Config& config, const std::string& value) {
+                          return parse_double(value, 0, 1, config.rls.seq_scan_min_ratio);
                         }));
   for (const auto& collector : collectors) {
     auto enabled = make("collector." + collector.name + ".enabled",

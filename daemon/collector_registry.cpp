@@ -7,6 +7,7 @@
 #include "collectors/locks.hpp"
 #include "collectors/long_queries.hpp"
 #include "collectors/pools.hpp"
+#include "collectors/rls.hpp"
 
 namespace pgpulse::daemon {
 
@@ -55,6 +56,20 @@ const std::vector<CollectorEntry>& collector_registry() {
            if (pool.target.empty() || pool.target == t.name) pools.push_back(pool);
          }
          return std::make_unique<collectors::PoolsCollector>(pools);
+       }},
+      {{"rls", true, config::Millis{5 * 60 * 1000},
+        "per-database catalog scan: RLS posture and policy drift, bypass roles, seq-scan-heavy "
+        "tables"},
+       [](const config::Config& c, const config::TargetConfig&) -> std::unique_ptr<Collector> {
+         collectors::RlsOptions options;
+         options.tenant_columns = c.rls.tenant_columns;
+         options.tenant_tables = c.rls.tenant_tables;
+         options.include_databases = c.rls.include_databases;
+         options.exclude_databases = c.rls.exclude_databases;
+         options.max_table_series = static_cast<std::size_t>(c.rls.max_table_series);
+         options.seq_scan = {c.rls.seq_scan_min_table_bytes, c.rls.seq_scan_min_ratio};
+         options.seq_scan_top_n = static_cast<std::size_t>(c.rls.seq_scan_top_n);
+         return std::make_unique<collectors::RlsCollector>(options);
        }},
   };
   return registry;

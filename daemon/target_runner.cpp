@@ -94,8 +94,15 @@ void TargetRunner::tick(SteadyTime now) {
     publish_health();
     return;
   }
+  auto open_database = [this](const std::string& dbname) {
+    auto options = options_;
+    options.password = pg::read_password_file(target_.password_file);
+    options.dbname = dbname;
+    options.application_name = "pgpulse-catalog";
+    return pg::Connection::open(options, interrupter_);
+  };
   collectors::PollContext context(*connection_, interrupter_, std::chrono::system_clock::now(),
-                                  label_limit_);
+                                  label_limit_, open_database);
   for (auto* c : due) {
     if (interrupter_.triggered()) break;
     if (!connection_) {

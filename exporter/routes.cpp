@@ -23,6 +23,7 @@ const char* const kIndexPage = R"HTML(<!doctype html>
 <li><a href="/healthz">/healthz</a> process liveness</li>
 <li><a href="/readyz">/readyz</a> every target connected and fresh</li>
 <li><a href="/activity">/activity</a> longest queries and transactions, blocking tree (JSON)</li>
+<li><a href="/tables">/tables</a> unprotected tenant tables, seq-scan-heavy tables (JSON)</li>
 </ul></body></html>
 )HTML";
 
@@ -66,6 +67,7 @@ HttpResponse Routes::handle(const HttpRequest& request) {
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_.body()};
   }
   if (path == "/healthz") return text(200, "ok\n");
+  if (path == "/tables") return json_response(details_by_target(store_.view(), {"rls"}));
   if (path == "/activity") {
     return json_response(details_by_target(store_.view(), {"long_queries", "locks"}));
   }

@@ -189,11 +189,19 @@ void Connection::fail_and_close(ErrorKind kind, const std::string& message) {
   throw Error(kind, message, {}, true);
 }
 
-Result Connection::query(std::string_view sql, const Interrupter& interrupter) {
+Result Connection::query(std::string_view sql, const Interrupter& interrupter,
+                         const std::vector<std::string>& params) {
   if (!usable()) throw Error(ErrorKind::Refused, "connection is not open", {}, true);
   PGconn* conn = conn_.get();
   std::string statement(sql);
-  if (!PQsendQuery(conn, statement.c_str())) {
+  std::vector<const char*> values;
+  for (const auto& param : params) values.push_back(param.c_str());
+  // Parameters need the extended protocol; the session setup sends several statements and
+  // needs the simple one.
+  int sent = params.empty() ? PQsendQuery(conn, statement.c_str())
+                            : PQsendQueryParams(conn, statement.c_str(), static_cast<int>(params.size()),
+                                                nullptr, values.data(), nullptr, nullptr, 0);
+  if (!sent) {
     fail_and_close(ErrorKind::Refused, trimmed(PQerrorMessage(conn)));
   }
   auto deadline = Clock::now() + query_deadline_;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "collectors/pg/error.hpp"
 
@@ -63,7 +64,8 @@ class Connection {
 
   // Runs one statement and returns its rows. The deadline is statement_timeout plus a margin;
   // on expiry or interrupt the query is cancelled and the connection is closed.
-  Result query(std::string_view sql, const Interrupter& interrupter);
+  Result query(std::string_view sql, const Interrupter& interrupter,
+               const std::vector<std::string>& params = {});
 
   bool usable() const;
   int server_version() const { return server_version_; }

@@ -1,0 +1,272 @@
+#include "collectors/rls.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <optional>
+
+namespace pgpulse::collectors {
+
+const char* const kRlsClusterSql = R"SQL(
+SELECT 'database' AS kind, datname AS name, false AS super, false AS bypass
+  FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate
+UNION ALL
+SELECT 'bypass', rolname, rolsuper, rolbypassrls FROM pg_catalog.pg_roles
+ WHERE rolcanlogin AND (rolsuper OR rolbypassrls)
+UNION ALL
+SELECT 'self', current_database(), rolsuper, rolbypassrls FROM pg_catalog.pg_roles
+ WHERE rolname = current_user)SQL";
+
+// One pass over pg_class for the whole database. Sizes come from relpages (maintained by VACUUM
+// and ANALYZE) except for tables read sequentially, whose files are measured exactly.
+const char* const kRlsTablesSql = R"SQL(
+WITH pol AS (SELECT polrelid, count(*) AS n FROM pg_catalog.pg_policy GROUP BY polrelid),
+tenant AS (SELECT DISTINCT attrelid FROM pg_catalog.pg_attribute
+            WHERE attnum > 0 AND NOT attisdropped AND attname = ANY ($1::name[]))
+SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity, coalesce(pol.n, 0),
+       tenant.attrelid IS NOT NULL,
+       CASE WHEN s.seq_tup_read > 0 THEN pg_catalog.pg_relation_size(c.oid)
+            ELSE c.relpages::bigint * current_setting('block_size')::bigint END,
+       s.relid IS NOT NULL, coalesce(s.seq_scan, 0), coalesce(s.seq_tup_read, 0),
+       coalesce(s.idx_scan, 0), coalesce(s.idx_tup_fetch, 0)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pol ON pol.polrelid = c.oid
+LEFT JOIN tenant ON tenant.attrelid = c.oid
+LEFT JOIN pg_catalog.pg_stat_user_tables s ON s.relid = c.oid
+WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema'
+  AND n.nspname !~ '^pg_')SQL";
+
+const char* const kRlsPoliciesSql = R"SQL(
+SELECT schemaname, tablename, policyname, permissive, array_to_string(roles, ','), cmd,
+       coalesce(qual, ''), coalesce(with_check, '')
+FROM pg_catalog.pg_policies)SQL";
+
+namespace {
+
+std::string name_array(const std::vector<std::string>& names) {
+  std::string out = "{";
+  for (const auto& name : names) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : name) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+std::vector<std::string> select_databases(const std::vector<std::string>& available,
+                                          const RlsOptions& options) {
+  std::vector<std::string> selected;
+  auto listed = [](const std::vector<std::string>& list, const std::string& name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
+  for (const auto& name : available) {
+    if (!options.include_databases.empty() && !listed(options.include_databases, name)) continue;
+    if (listed(options.exclude_databases, name)) continue;
+    selected.push_back(name);
+  }
+  std::sort(selected.begin(), selected.end());
+  return selected;
+}
+
+RlsCollector::DatabaseScan RlsCollector::scan(pg::Connection& connection,
+                                              const pg::Interrupter& interrupter,
+                                              const std::string& datname) {
+  DatabaseScan result;
+  result.datname = datname;
+  auto tables = connection.query(kRlsTablesSql, interrupter, {name_array(options_.tenant_columns)});
+  std::vector<TableRow> rows;
+  rows.reserve(tables.rows());
+  for (int r = 0; r < tables.rows(); ++r) {
+    TableRow row;
+    row.schema = tables.text(r, 0);
+    row.table = tables.text(r, 1);
+    row.rls_enabled = tables.boolean(r, 2);
+    row.rls_forced = tables.boolean(r, 3);
+    row.policies = static_cast<long>(tables.integer(r, 4));
+    row.has_tenant_column = tables.boolean(r, 5);
+    row.size_bytes = tables.integer(r, 6);
+    row.has_stats = tables.boolean(r, 7);
+    row.seq_scan = tables.integer(r, 8);
+    row.seq_tup_read = tables.integer(r, 9);
+    row.idx_scan = tables.integer(r, 10);
+    row.idx_tup_fetch = tables.integer(r, 11);
+    rows.push_back(std::move(row));
+  }
+  auto policies_result = connection.query(kRlsPoliciesSql, interrupter);
+  std::vector<PolicyRow> policies;
+  for (int r = 0; r < policies_result.rows(); ++r) {
+    policies.push_back(PolicyRow{std::string(policies_result.text(r, 0)),
+                                 std::string(policies_result.text(r, 1)),
+                                 std::string(policies_result.text(r, 2)),
+                                 std::string(policies_result.text(r, 3)),
+                                 std::string(policies_result.text(r, 4)),
+                                 std::string(policies_result.text(r, 5)),
+                                 std::string(policies_result.text(r, 6)),
+                                 std::string(policies_result.text(r, 7))});
+  }
+  auto& state = databases_[datname];
+  for (auto kind : {PolicyChangeKind::Added, PolicyChangeKind::Removed, PolicyChangeKind::Altered}) {
+    state.changes[kind];  // every change label exists from the first scan, at 0
+  }
+  if (state.has_baseline) {
+    for (const auto& change : diff_policies(state.policies, policies)) {
+      state.changes[change.kind] += 1;
+      spdlog::warn("RLS policy {} on database {}: policy \"{}\" on table {}.{}",
+                   change_label(change.kind), datname, change.name, change.schema, change.table);
+    }
+  }
+  state.policies = std::move(policies);
+  state.has_baseline = true;
+  result.seq_scan = seq_scan_candidates(rows, state.counters, options_.seq_scan);
+  state.counters = counters_to_keep(rows, options_.seq_scan);
+  result.posture = assess_database(rows, rule_);
+  result.tables = rows.size();
+  result.ok = true;
+  return result;
+}
+
+CollectorOutput RlsCollector::collect(PollContext& context) {
+  auto cluster = context.query(kRlsClusterSql);
+  std::vector<std::string> available;
+  std::vector<std::pair<std::string, std::string>> bypass;  // rolname, reason
+  std::string current_database;
+  bool self_superuser = false;
+  for (int r = 0; r < cluster.rows(); ++r) {
+    std::string kind(cluster.text(r, 0)), name(cluster.text(r, 1));
+    if (kind == "database") {
+      available.push_back(name);
+    } else if (kind == "bypass") {
+      bypass.emplace_back(name, cluster.boolean(r, 2) ? "superuser" : "bypassrls");
+    } else {
+      current_database = name;
+      self_superuser = cluster.boolean(r, 2);
+    }
+  }
+  std::vector<DatabaseScan> scans;
+  for (const auto& datname : select_databases(available, options_)) {
+    try {
+      if (datname == current_database) {
+        scans.push_back(scan(context.connection(), context.interrupter(), datname));
+      } else {
+        auto connection = context.open_database(datname);  // closed at the end of this block
+        scans.push_back(scan(connection, context.interrupter(), datname));
+      }
+    } catch (const pg::Error& error) {
+      if (error.kind() == pg::ErrorKind::Interrupted) throw;
+      if (datname == current_database && error.connection_lost()) throw;
+      spdlog::warn("rls: cannot scan database {}: {}", datname, error.what());
+      DatabaseScan failed;
+      failed.datname = datname;
+      failed.error = error.what();
+      scans.push_back(std::move(failed));
+    }
+  }
+  for (auto it = databases_.begin(); it != databases_.end();) {  // dropped databases
+    bool present = std::any_of(scans.begin(), scans.end(), [&](const DatabaseScan& s) {
+      return s.datname == it->first;
+    });
+    it = present ? std::next(it) : databases_.erase(it);
+  }
+
+  Families families;
+  auto& tables = add_gauge(families, "pgpulse_rls_tables",
+                           "Tables by row-level security status (see docs/signals.md).");
+  auto& policies = add_gauge(families, "pgpulse_rls_policies", "Row-level security policies.");
+  auto& unprotected = add_gauge(families, "pgpulse_rls_unprotected_tenant_tables",
+                                "Tenant tables on which RLS is not in force (disabled, with or "
+                                "without policies).");
+  auto& changes = add_counter(families, "pgpulse_rls_policy_changes_total",
+                              "Policies added, removed or altered between consecutive scans.");
+  auto& heavy = add_gauge(families, "pgpulse_seq_scan_heavy_tables",
+                          "Tables over seq_scan.min_table_bytes where sequential scans read at "
+                          "least seq_scan.min_ratio of the rows since the previous scan.");
+  auto& scanned = add_gauge(families, "pgpulse_rls_database_scan_success",
+                            "1 when the last catalog scan of the database succeeded.");
+  auto& table_protected = add_gauge(families, "pgpulse_rls_table_protected",
+                                    "1 when RLS is in force on the tenant table, 0 when not "
+                                    "(capped at rls.max_table_series, unprotected first).");
+  auto& ratio = add_gauge(families, "pgpulse_seq_scan_heavy_table_ratio",
+                          "Share of rows read by sequential scans, top seq_scan.top_n tables.");
+  std::vector<std::pair<std::string, TenantTable>> tenant_tables;
+  std::vector<std::pair<std::string, SeqScanCandidate>> candidates;
+  for (const auto& s : scans) {
+    LabelPairs db{{"datname", s.datname}};
+    add_sample(scanned, db, s.ok ? 1 : 0);
+    if (!s.ok) continue;
+    for (const auto& [status, count] : s.posture.tables) {
+      add_sample(tables, {{"datname", s.datname}, {"status", std::string(status_label(status))}},
+                 static_cast<double>(count));
+    }
+    add_sample(policies, db, static_cast<double>(s.posture.policies));
+    add_sample(unprotected, db, static_cast<double>(s.posture.unprotected_tenant_tables));
+    for (const auto& [kind, count] : databases_[s.datname].changes) {
+      add_sample(changes, {{"datname", s.datname}, {"change", std::string(change_label(kind))}}, count);
+    }
+    add_sample(heavy, db, static_cast<double>(s.seq_scan.size()));
+    for (const auto& t : s.posture.tenant_tables) tenant_tables.emplace_back(s.datname, t);
+    for (const auto& c : s.seq_scan) candidates.emplace_back(s.datname, c);
+  }
+  std::stable_sort(tenant_tables.begin(), tenant_tables.end(), [](const auto& a, const auto& b) {
+    return !a.second.rls_in_force() && b.second.rls_in_force();
+  });
+  nlohmann::json unprotected_list = nlohmann::json::array();
+  for (std::size_t i = 0; i < tenant_tables.size(); ++i) {
+    const auto& [datname, t] = tenant_tables[i];
+    if (i < options_.max_table_series) {
+      add_sample(table_protected, {{"datname", datname}, {"schema", t.schema}, {"table", t.table}},
+                 t.rls_in_force() ? 1 : 0);
+    }
+    if (!t.rls_in_force()) {
+      unprotected_list.push_back({{"datname", datname}, {"schema", t.schema}, {"table", t.table},
+                                  {"status", status_label(t.status)}});
+    }
+  }
+  std::stable_sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
+    return a.second.seq_tup_read > b.second.seq_tup_read;
+  });
+  nlohmann::json heavy_list = nlohmann::json::array();
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const auto& [datname, c] = candidates[i];
+    if (i < options_.seq_scan_top_n) {
+      add_sample(ratio, {{"datname", datname}, {"schema", c.schema}, {"table", c.table}}, c.ratio);
+    }
+    heavy_list.push_back({{"datname", datname}, {"schema", c.schema}, {"table", c.table},
+                          {"size_bytes", c.size_bytes}, {"seq_scan", c.seq_scan},
+                          {"seq_tup_read", c.seq_tup_read}, {"idx_tup_fetch", c.idx_tup_fetch},
+                          {"seq_ratio", c.ratio}});
+  }
+  add_sample(add_gauge(families, "pgpulse_rls_bypass_roles",
+                       "Login roles that bypass row-level security (superuser or BYPASSRLS)."),
+             {}, static_cast<double>(bypass.size()));
+  auto& bypasses = add_gauge(families, "pgpulse_role_bypasses_rls",
+                             "1 for each login role that bypasses RLS; reason is superuser or "
+                             "bypassrls (at most labels.max_values roles).");
+  nlohmann::json bypass_list = nlohmann::json::array();
+  for (std::size_t i = 0; i < bypass.size(); ++i) {
+    if (i < context.label_limit()) {
+      add_sample(bypasses, {{"rolname", bypass[i].first}, {"reason", bypass[i].second}}, 1);
+    }
+    bypass_list.push_back({{"rolname", bypass[i].first}, {"reason", bypass[i].second}});
+  }
+  add_sample(add_gauge(families, "pgpulse_monitoring_role_superuser",
+                       "1 when pgpulse itself connects as a superuser (it needs only pg_monitor)."),
+             {}, self_superuser ? 1 : 0);
+  nlohmann::json databases = nlohmann::json::array();
+  for (const auto& s : scans) {
+    databases.push_back({{"datname", s.datname}, {"ok", s.ok}, {"error", s.error}, {"tables", s.tables}});
+  }
+  return CollectorOutput{std::move(families),
+                         {{"seq_scan_heavy", heavy_list},
+                          {"unprotected_tenant_tables", unprotected_list},
+                          {"bypass_roles", bypass_list},
+                          {"databases", databases}}};
+}
+
+}  // namespace pgpulse::collectors

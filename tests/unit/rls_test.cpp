@@ -1,0 +1,136 @@
+#include <catch2/catch.hpp>
+
+#include "collectors/rls.hpp"
+#include "collectors/rls_posture.hpp"
+
+using namespace pgpulse::collectors;
+
+namespace {
+
+TableRow table(std::string name, bool enabled, bool forced, long policies, bool tenant_column) {
+  TableRow row;
+  row.schema = "public";
+  row.table = std::move(name);
+  row.rls_enabled = enabled;
+  row.rls_forced = forced;
+  row.policies = policies;
+  row.has_tenant_column = tenant_column;
+  return row;
+}
+
+PolicyRow policy(std::string table, std::string name, std::string qual) {
+  return PolicyRow{"public", std::move(table), std::move(name), "PERMISSIVE", "public", "ALL",
+                   std::move(qual), ""};
+}
+
+}  // namespace
+
+TEST_CASE("every RLS status is classified") {
+  CHECK(classify(table("a", true, false, 2, true), true) == RlsStatus::Protected);
+  CHECK(classify(table("a", true, true, 1, true), true) == RlsStatus::Forced);
+  CHECK(classify(table("a", true, false, 0, true), true) == RlsStatus::EnabledNoPolicy);
+  CHECK(classify(table("a", false, false, 1, true), true) == RlsStatus::PoliciesButDisabled);
+  CHECK(classify(table("a", false, false, 0, true), true) == RlsStatus::Unprotected);
+  CHECK(classify(table("a", false, false, 0, false), false) == RlsStatus::NotTenant);
+  // RLS on a table that is not a tenant table is still reported for what it is
+  CHECK(classify(table("a", true, false, 1, false), false) == RlsStatus::Protected);
+  CHECK(status_label(RlsStatus::PoliciesButDisabled) == "policies_but_disabled");
+}
+
+TEST_CASE("tenant tables come from a tenant column or a name pattern") {
+  TenantRule rule({"billing\\..*", "public\\.accounts"});
+  CHECK(rule.is_tenant(table("x", false, false, 0, true)));
+  CHECK_FALSE(rule.is_tenant(table("x", false, false, 0, false)));
+  CHECK(rule.is_tenant(table("accounts", false, false, 0, false)));
+  CHECK_FALSE(rule.is_tenant(table("accounts_archive", false, false, 0, false)));  // full match
+  auto invoice = table("invoices", false, false, 0, false);
+  invoice.schema = "billing";
+  CHECK(rule.is_tenant(invoice));
+}
+
+TEST_CASE("a database's posture counts statuses, policies and unprotected tenant tables") {
+  TenantRule rule({});
+  auto posture = assess_database({table("orders", true, false, 2, true), table("users", true, true, 1, true),
+                                  table("notes", false, false, 1, true), table("leads", false, false, 0, true),
+                                  table("countries", false, false, 0, false), table("locked", true, false, 0, true)},
+                                 rule);
+  CHECK(posture.tables.at(RlsStatus::Protected) == 1);
+  CHECK(posture.tables.at(RlsStatus::Forced) == 1);
+  CHECK(posture.tables.at(RlsStatus::PoliciesButDisabled) == 1);
+  CHECK(posture.tables.at(RlsStatus::Unprotected) == 1);
+  CHECK(posture.tables.at(RlsStatus::NotTenant) == 1);
+  CHECK(posture.tables.at(RlsStatus::EnabledNoPolicy) == 1);
+  CHECK(posture.policies == 4);
+  CHECK(posture.unprotected_tenant_tables == 2);  // leads, and notes whose policies do nothing
+  REQUIRE(posture.tenant_tables.size() == 5);
+  CHECK(posture.tenant_tables[0].table == "leads");  // unprotected first, by name
+  CHECK(posture.tenant_tables[1].table == "notes");
+  CHECK(assess_database({}, rule).tables.size() == 6);  // zeros for every status
+}
+
+TEST_CASE("policy drift: added, removed, altered, unchanged") {
+  std::vector<PolicyRow> before{policy("orders", "tenant_isolation", "(tenant_id = 1)"),
+                                policy("users", "own_rows", "(id = 1)"),
+                                policy("notes", "same", "true")};
+  std::vector<PolicyRow> after{policy("orders", "tenant_isolation", "(tenant_id = 2)"),
+                               policy("notes", "same", "true"),
+                               policy("invoices", "tenant_isolation", "(tenant_id = 1)")};
+  auto changes = diff_policies(before, after);
+  REQUIRE(changes.size() == 3);
+  std::map<std::string, PolicyChangeKind> by_table;
+  for (const auto& c : changes) by_table[c.table] = c.kind;
+  CHECK(by_table.at("orders") == PolicyChangeKind::Altered);
+  CHECK(by_table.at("users") == PolicyChangeKind::Removed);
+  CHECK(by_table.at("invoices") == PolicyChangeKind::Added);
+  auto roles_changed = after;
+  roles_changed[1].roles = "app_user";
+  CHECK(diff_policies(after, roles_changed).size() == 1);
+  CHECK(diff_policies(after, after).empty());
+}
+
+TEST_CASE("seq-scan-heavy tables by size and share of rows read sequentially") {
+  SeqScanRule rule{1000, 0.5};
+  auto big = table("events", false, false, 0, false);
+  big.has_stats = true;
+  big.size_bytes = 5000;
+  big.seq_scan = 10;
+  big.seq_tup_read = 9000;
+  big.idx_tup_fetch = 1000;
+  auto indexed = big;
+  indexed.table = "orders";
+  indexed.seq_tup_read = 100;
+  indexed.idx_tup_fetch = 100000;
+  auto small = big;
+  small.table = "tiny";
+  small.size_bytes = 10;
+  auto candidates = seq_scan_candidates({big, indexed, small}, {}, rule);
+  REQUIRE(candidates.size() == 1);
+  CHECK(candidates[0].table == "events");
+  CHECK(candidates[0].ratio == Approx(0.9));
+
+  // Since the previous scan only index lookups happened on events: no longer a candidate.
+  ScanCounters previous = counters_to_keep({big, indexed, small}, rule);
+  CHECK(previous.count({"public", "tiny"}) == 0);  // too small to remember
+  auto later = big;
+  later.idx_tup_fetch += 50000;
+  later.idx_scan += 50;
+  CHECK(seq_scan_candidates({later}, previous, rule).empty());
+  // A stats reset (counters going down) falls back to the cumulative numbers.
+  auto reset = big;
+  reset.seq_tup_read = 800;
+  reset.idx_tup_fetch = 0;
+  reset.seq_scan = 1;
+  CHECK(seq_scan_candidates({reset}, previous, rule).size() == 1);
+}
+
+TEST_CASE("databases are narrowed by include and exclude lists") {
+  RlsOptions options;
+  std::vector<std::string> available{"postgres", "orders", "billing", "scratch"};
+  CHECK(select_databases(available, options) ==
+        std::vector<std::string>{"billing", "orders", "postgres", "scratch"});
+  options.exclude_databases = {"scratch"};
+  CHECK(select_databases(available, options) ==
+        std::vector<std::string>{"billing", "orders", "postgres"});
+  options.include_databases = {"orders", "scratch", "missing"};
+  CHECK(select_databases(available, options) == std::vector<std::string>{"orders"});
+}
