@@ -74,6 +74,7 @@ struct RlsConfig {
 struct Config {
   std::vector<TargetConfig> targets;
   std::string listen_address = "0.0.0.0:9188";
+  std::string web_config_file;  // TLS and basic auth, exporter-toolkit style; empty: plain HTTP
   std::string log_level = "info";
   std::string log_format = "text";
   Millis interval{15000};

@@ -175,6 +175,13 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                           config.listen_address = value;
                           return "";
                         }));
+  schema.push_back(make("web.config_file", "",
+                        "web config file (TLS certificate and key, basic auth users with bcrypt "
+                        "hashes), as Prometheus' exporter-toolkit",
+                        [](Config& config, const std::string& value) -> std::string {
+                          config.web_config_file = value;
+                          return "";
+                        }));
   schema.push_back(choice("log.level", "log level", {"trace", "debug", "info", "warn", "error"},
                           [](Config& c) -> std::string& { return c.log_level; }));
   schema.push_back(choice("log.format", "log format", {"text", "json"},
