@@ -1,0 +1,441 @@
+#!/usr/bin/env bash
+# Checks everything under deploy/ for real (issue 5), after scripts/setup.sh has built build/pgpulse:
+#
+#   static   promtool check/test rules, rule and test coverage, Prometheus and Alertmanager
+#            configs, docker-compose config, Kubernetes manifests and the generated
+#            PrometheusRule, Grafana dashboard, Dockerfile, systemd unit, example configs,
+#            the Debian package (cpack)
+#   live     a throwaway PostgreSQL with some trouble in it (idle and leaking connections, an
+#            idle transaction holding a lock and a query waiting on it, a pool over budget, a
+#            tenant table without RLS, a dropped policy, a BYPASSRLS role, sequential scans),
+#            pgpulse polling it every second, a real Alertmanager and a real Prometheus
+#            scraping pgpulse every second with the rules loaded (for: shortened to 0s).
+#            Every PromQL expression of the rules and of the dashboard must parse and each of
+#            its selectors must return data; the expected alerts must fire and reach the
+#            Alertmanager, the healthy-side alerts must not; removing the pool overload must
+#            resolve its alert.
+#
+#   scripts/test_deploy.sh          (PGPULSE_BIN and BUILD_DIR override build/pgpulse and build)
+#
+# Everything runs on free private ports and in a temporary directory, and is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+BUILD_DIR=${BUILD_DIR:-build}
+BIN=${PGPULSE_BIN:-$root/$BUILD_DIR/pgpulse}
+PYTHON=/usr/bin/python3
+CHECKS=("$PYTHON" "$root/deploy/test/checks.py")
+
+# ---------------------------------------------------------------- tools
+PACKAGES=(prometheus prometheus-alertmanager docker-compose python3 python3-yaml postgresql-15
+          curl dpkg-dev binutils systemd)
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "==> installing: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+[ -x "$BIN" ] || { echo "no $BIN: run scripts/setup.sh first" >&2; exit 1; }
+
+# ---------------------------------------------------------------- bookkeeping
+passed=0
+failed=0
+failures=()
+work=$(mktemp -d /tmp/pgpulse-deploy.XXXXXX)
+pids=()
+session_fds=()
+
+cleanup() {
+  local status=$?
+  set +e
+  for fd in "${session_fds[@]}"; do eval "exec ${fd}>&-"; done
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  [ -d "$work/pg" ] && "$root/scripts/pg_test_server.sh" stop "$work/pg"
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# check "what" command...: runs it, shows its output indented, counts a pass or a failure.
+check() {
+  local what=$1 output rc
+  shift
+  echo "--- $what"
+  set +e
+  output=$("$@" 2>&1)
+  rc=$?
+  set -e
+  [ -n "$output" ] && printf '%s\n' "$output" | sed 's/^/    /' | tail -40
+  if [ "$rc" = 0 ]; then
+    passed=$((passed + 1))
+    echo "    PASS"
+  else
+    failed=$((failed + 1))
+    failures+=("$what")
+    echo "    FAIL ($what, exit $rc)"
+  fi
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$((20000 + RANDOM % 40000))
+    case $port in 5432 | 9090 | 9093 | 9094 | 9188) continue ;; esac
+    port_in_use "$port" || { echo "$port"; return; }
+  done
+  echo "no free port found" >&2
+  return 1
+}
+
+# wait_for SECONDS WHAT COMMAND...: polls COMMAND every half second.
+wait_for() {
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "timed out after $1s waiting for $what" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# ================================================================ static checks
+step "Prometheus rules"
+check "promtool check rules deploy/prometheus/alerts.yml" \
+  promtool check rules deploy/prometheus/alerts.yml
+check "promtool test rules deploy/prometheus/alerts_test.yml" \
+  promtool test rules deploy/prometheus/alerts_test.yml
+check "required alerts, labels, annotations and runbook sections" "${CHECKS[@]}" rules
+check "a firing and a silent unit test for every alert" "${CHECKS[@]}" rule-tests
+
+step "Prometheus and Alertmanager configuration"
+check "promtool check config deploy/prometheus/prometheus.yml" \
+  promtool check config deploy/prometheus/prometheus.yml
+check "amtool check-config deploy/alertmanager/alertmanager.yml" \
+  amtool check-config deploy/alertmanager/alertmanager.yml
+routes_ok() {
+  local got
+  got=$(amtool config routes test --config.file=deploy/alertmanager/alertmanager.yml \
+    severity=critical category=security alertname=PostgresRLSDisabledOnTenantTable)
+  echo "critical security alert -> $got"
+  [ "$got" = "security,pager" ] || return 1
+  got=$(amtool config routes test --config.file=deploy/alertmanager/alertmanager.yml \
+    severity=warning category=saturation)
+  echo "warning saturation alert -> $got"
+  [ "$got" = "team-chat" ] || return 1
+  got=$(amtool config routes test --config.file=deploy/alertmanager/alertmanager.yml \
+    severity=info category=performance)
+  echo "info performance alert -> $got"
+  [ "$got" = "tickets" ]
+}
+check "Alertmanager routes by severity and category" routes_ok
+
+step "docker-compose sidecar stack"
+check "docker-compose config -q" \
+  bash -c 'cd deploy && docker-compose -f docker-compose.yml config -q'
+check "compose services, mounts and sidecar network" "${CHECKS[@]}" compose deploy/docker-compose.yml
+check "pgpulse --check-config deploy/compose/pgpulse.yml (DSN from the environment)" \
+  env PGPULSE_DSN="host=127.0.0.1 port=5432 dbname=postgres user=pgpulse" \
+  PGPULSE_TARGET_NAME=compose-postgres "$BIN" --check-config --config deploy/compose/pgpulse.yml
+check "sh -n deploy/compose/initdb/10-pgpulse-role.sh" sh -n deploy/compose/initdb/10-pgpulse-role.sh
+
+step "Kubernetes"
+check "PrometheusRule in sync with alerts.yml (scripts/gen_prometheusrule.sh --check)" \
+  scripts/gen_prometheusrule.sh --check
+check "sidecar StatefulSet, Services, ServiceMonitor, PrometheusRule" \
+  "${CHECKS[@]}" kubernetes deploy/kubernetes
+k8s_config_ok() {
+  "$PYTHON" -c '
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open("deploy/kubernetes/configmap.yaml")) if d]
+cm = next(d for d in docs if d["metadata"]["name"] == "pgpulse-config")
+open(sys.argv[1], "w").write(cm["data"]["pgpulse.yml"])' "$work/k8s-pgpulse.yml"
+  PGPULSE_DSN="host=127.0.0.1 port=5432 dbname=postgres user=pgpulse" PGPULSE_TARGET_NAME=postgres-0 \
+    "$BIN" --check-config --config "$work/k8s-pgpulse.yml"
+}
+check "pgpulse --check-config on the ConfigMap's pgpulse.yml" k8s_config_ok
+if command -v kubectl >/dev/null 2>&1; then
+  check "kubectl kustomize deploy/kubernetes" bash -c 'kubectl kustomize deploy/kubernetes >/dev/null'
+fi
+
+step "Grafana"
+check "dashboard panels, units, descriptions, \$target; provisioning" "${CHECKS[@]}" dashboard
+
+step "Dockerfile"
+check "multi-stage Debian 12 build with scripts/setup.sh, non-root runtime, HEALTHCHECK" \
+  "${CHECKS[@]}" dockerfile "$BIN"
+
+step "systemd unit and Debian package"
+unit_ok() {
+  local unit=deploy/systemd/pgpulse.service out directive
+  # shellcheck disable=SC2016 # literal $MAINPID, as in the unit
+  for directive in 'DynamicUser=yes' 'ProtectSystem=strict' 'NoNewPrivileges=yes' \
+    'EnvironmentFile=-/etc/default/pgpulse' 'ExecReload=/bin/kill -HUP $MAINPID' \
+    'ExecStart=/usr/bin/pgpulse --config /etc/pgpulse/pgpulse.yml'; do
+    grep -qF -- "$directive" "$unit" || { echo "missing: $directive"; return 1; }
+  done
+  # verify needs the binary where ExecStart says: point it at the build.
+  sed "s#/usr/bin/pgpulse#$BIN#" "$unit" >"$work/pgpulse.service"
+  out=$(systemd-analyze verify "$work/pgpulse.service" 2>&1) || { echo "$out"; return 1; }
+  if [ -n "$out" ]; then echo "$out"; return 1; fi
+  echo "systemd-analyze verify: clean"
+  out=$(systemd-analyze security --offline=yes "$work/pgpulse.service" 2>&1 | grep 'Overall exposure') ||
+    return 0
+  echo "$out"
+  "$PYTHON" -c 'import re, sys; sys.exit(float(re.search(r"level for \S+: ([0-9.]+)", sys.argv[1]).group(1)) > 2.5)' "$out"
+}
+check "systemd unit: hardening directives, systemd-analyze verify and security" unit_ok
+check "pgpulse --check-config deploy/systemd/pgpulse.yml (the packaged /etc/pgpulse/pgpulse.yml)" \
+  "$BIN" --check-config --config deploy/systemd/pgpulse.yml
+package_ok() {
+  local deb contents
+  if [ ! -f "$BUILD_DIR/CPackConfig.cmake" ] || [ cmake/packaging.cmake -nt "$BUILD_DIR/CPackConfig.cmake" ]; then
+    cmake -S . -B "$BUILD_DIR" >/dev/null
+  fi
+  (cd "$BUILD_DIR" && cpack -G DEB -B "$work/deb") | tail -3
+  deb=$(ls "$work"/deb/*.deb)
+  echo "package: $(basename "$deb")"
+  contents=$(dpkg-deb -c "$deb")
+  for path in ./usr/bin/pgpulse ./usr/lib/systemd/system/pgpulse.service ./etc/pgpulse/pgpulse.yml \
+    ./etc/default/pgpulse ./usr/share/doc/pgpulse/runbook.md ./usr/share/pgpulse/alerts.yml; do
+    grep -qE " ${path//./\\.}\$" <<<"$contents" || { echo "not in the package: $path"; return 1; }
+    echo "contains $path"
+  done
+  echo "Depends: $(dpkg-deb -f "$deb" Depends)"
+  dpkg-deb -f "$deb" Depends | grep -q libpq5 || { echo "Depends lacks libpq5"; return 1; }
+  dpkg-deb -I "$deb" conffiles | grep -qx /etc/pgpulse/pgpulse.yml ||
+    { echo "/etc/pgpulse/pgpulse.yml is not a conffile"; return 1; }
+}
+check "cpack -G DEB: binary, unit, config, docs; dependencies from dpkg-shlibdeps" package_ok
+
+if command -v shellcheck >/dev/null 2>&1; then
+  step "shell scripts"
+  check "shellcheck" shellcheck scripts/test_deploy.sh scripts/gen_prometheusrule.sh \
+    deploy/compose/initdb/10-pgpulse-role.sh
+fi
+
+# ================================================================ live checks
+step "live: PostgreSQL with trouble, pgpulse, Alertmanager, Prometheus"
+has_rls=false
+"$BIN" --help | grep -qE '^  rls +enabled' && has_rls=true
+echo "rls collector in this build: $has_rls"
+
+PGPULSE_TEST_PG_SETTINGS="max_connections=50" "$root/scripts/pg_test_server.sh" start "$work/pg"
+# shellcheck disable=SC1091
+. "$work/pg/env"
+pgport=$PGPULSE_TEST_PGPORT
+sql() { psql -X -q -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$pgport user=postgres dbname=${2:-postgres}" -c "$1"; }
+
+# The monitoring role, exactly as the compose stack creates it (pg_monitor, no superuser).
+POSTGRES_USER=postgres POSTGRES_DB=postgres PGPULSE_DB_PASSWORD=e2e-secret PGHOST=127.0.0.1 \
+  PGPORT=$pgport sh deploy/compose/initdb/10-pgpulse-role.sh >/dev/null
+sql "CREATE DATABASE e2e_app CONNECTION LIMIT 20" >/dev/null
+sql "CREATE ROLE e2e_app LOGIN CONNECTION LIMIT 5; CREATE ROLE e2e_bypass LOGIN BYPASSRLS;
+     CREATE TABLE e2e_locked (id int);
+     CREATE TABLE e2e_tenant_open (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL, body text);
+     CREATE TABLE e2e_tenant_protected (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL);
+     ALTER TABLE e2e_tenant_protected ENABLE ROW LEVEL SECURITY;
+     CREATE POLICY e2e_isolation ON e2e_tenant_protected
+       USING (tenant_id = current_setting('app.tenant_id', true)::bigint);
+     CREATE TABLE e2e_tenant_two_policies (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL);
+     ALTER TABLE e2e_tenant_two_policies ENABLE ROW LEVEL SECURITY;
+     CREATE POLICY e2e_read ON e2e_tenant_two_policies FOR SELECT
+       USING (tenant_id = current_setting('app.tenant_id', true)::bigint);
+     CREATE POLICY e2e_write ON e2e_tenant_two_policies FOR INSERT
+       WITH CHECK (tenant_id = current_setting('app.tenant_id', true)::bigint);
+     CREATE TABLE e2e_events (id bigserial PRIMARY KEY, status text, created_at timestamptz);
+     INSERT INTO e2e_events (status, created_at)
+       SELECT CASE WHEN g % 10 = 0 THEN 'open' ELSE 'done' END, now() FROM generate_series(1, 20000) g;
+     ANALYZE e2e_events;" >/dev/null
+echo "PostgreSQL on port $pgport: role pgpulse (pg_monitor), database e2e_app (limit 20), role e2e_app (limit 5), BYPASSRLS role, tenant tables"
+
+pgpulse_port=$(free_port)
+cat >"$work/pgpulse.yml" <<EOF
+interval: 1s
+targets:
+  - name: e2e
+    dsn: host=127.0.0.1 port=$pgport dbname=postgres user=pgpulse
+pools:
+  - application_name: e2e-pool
+    replicas: 1
+    pool_size: 1
+    max_overflow: 1
+  - application_name: e2e-web
+    replicas: 2
+    pool_size: 3
+    max_overflow: 2
+EOF
+pgpulse_args=(--config "$work/pgpulse.yml" --web.listen-address "127.0.0.1:$pgpulse_port"
+              --idle-trend.window 20s)
+if $has_rls; then
+  pgpulse_args+=(--collector.rls.interval 2s --seq-scan.min-table-bytes 0)
+  optional=""
+else
+  # Without the rls collector its series cannot exist; everything else must still have data.
+  optional='^(pgpulse_rls_|pgpulse_role_bypasses_rls|pgpulse_monitoring_role_superuser|pgpulse_seq_scan_|target:pgpulse_rls_)'
+fi
+"$BIN" "${pgpulse_args[@]}" >"$work/pgpulse.log" 2>&1 &
+pids+=($!)
+pgpulse_url="http://127.0.0.1:$pgpulse_port"
+wait_for 30 "pgpulse /readyz" curl -fsS "$pgpulse_url/readyz" ||
+  { tail -20 "$work/pgpulse.log"; exit 1; }
+echo "pgpulse on port $pgpulse_port, ready"
+
+hook_port=$(free_port)
+"${CHECKS[@]}" webhook "$hook_port" "$work/notifications.jsonl" &
+pids+=($!)
+am_port=$(free_port)
+"${CHECKS[@]}" e2e-alertmanager deploy/alertmanager/alertmanager.yml "$work/alertmanager.yml" \
+  "http://127.0.0.1:$hook_port/hook"
+prometheus-alertmanager --config.file="$work/alertmanager.yml" --storage.path="$work/am" \
+  --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address="" \
+  >"$work/alertmanager.log" 2>&1 &
+pids+=($!)
+am_url="http://127.0.0.1:$am_port"
+wait_for 30 "Alertmanager" curl -fsS "$am_url/-/ready" || { tail -20 "$work/alertmanager.log"; exit 1; }
+echo "Alertmanager on port $am_port (the shipped routing, every receiver a local webhook)"
+
+prom_port=$(free_port)
+"${CHECKS[@]}" e2e-rules deploy/prometheus/alerts.yml "$work/alerts-e2e.yml"
+cat >"$work/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $work/alerts-e2e.yml
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["127.0.0.1:$am_port"]
+scrape_configs:
+  - job_name: pgpulse
+    static_configs:
+      - targets: ["127.0.0.1:$pgpulse_port"]
+EOF
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prom" \
+  --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
+pids+=($!)
+prom_url="http://127.0.0.1:$prom_port"
+started=$SECONDS
+wait_for 60 "Prometheus" curl -fsS "$prom_url/-/ready" || { tail -20 "$work/prometheus.log"; exit 1; }
+echo "Prometheus on port $prom_port: scraping pgpulse every second, rules loaded with for: 0s"
+
+# ---------------------------------------------------------------- trouble
+# open_session APP [DB] [USER]: a psql session kept open on a FIFO; send SQL with `say`.
+open_session() {
+  local app=$1 db=${2:-postgres} user=${3:-postgres} fifo fd
+  fifo="$work/session.${#session_fds[@]}"
+  mkfifo "$fifo"
+  exec {fd}<>"$fifo"
+  session_fds+=("$fd")
+  psql -X -q "host=127.0.0.1 port=$pgport dbname=$db user=$user application_name=$app" \
+    -f "$fifo" >>"$work/sessions.log" 2>&1 &
+  pids+=($!)
+  last_fd=$fd
+}
+say() { printf '%s\n' "$2" >&"$1"; }
+close_session() { eval "exec $1>&-"; }
+
+for _ in 1 2 3; do open_session e2e-idle; say "$last_fd" "SELECT 1;"; done
+open_session e2e-holder
+say "$last_fd" "BEGIN; LOCK TABLE e2e_locked IN ACCESS EXCLUSIVE MODE;"
+sleep 0.5
+open_session e2e-waiter
+say "$last_fd" "SELECT count(*) FROM e2e_locked;"
+blocked_since=$SECONDS
+open_session e2e-report
+say "$last_fd" "SELECT pg_sleep(600);"
+pool_fds=()
+for _ in 1 2 3; do open_session e2e-pool; say "$last_fd" "SELECT 1;"; pool_fds+=("$last_fd"); done
+for _ in 1 2 3 4 5; do open_session e2e-role e2e_app e2e_app; say "$last_fd" "SELECT 1;"; done
+open_session e2e-scan
+say "$last_fd" "SELECT count(*) FROM e2e_events WHERE status = 'open' \\watch 0.5"
+echo "sessions: 3 idle, 1 idle in transaction holding an exclusive lock, 1 waiting on it, 1 long query,"
+echo "          3 in pool e2e-pool (budget 2), 5 of role e2e_app (limit 5), 1 seq-scanning e2e_events"
+
+check "the Dockerfile's HEALTHCHECK command against the running pgpulse" \
+  env PGPULSE_WEB_LISTEN_ADDRESS="127.0.0.1:$pgpulse_port" bash -c "$("${CHECKS[@]}" healthcheck-cmd)"
+runbook_sql_ok() {
+  "${CHECKS[@]}" runbook-sql >"$work/runbook.sql"
+  psql -X -q -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$pgport user=postgres dbname=postgres" \
+    -f "$work/runbook.sql" >/dev/null
+}
+check "the runbook's read-only SQL runs against PostgreSQL 15" runbook_sql_ok
+
+echo "leaking: one more idle connection of e2e-leaky per second, 24 in all"
+for _ in $(seq 1 24); do open_session e2e-leaky; say "$last_fd" "SELECT 1;"; sleep 1; done
+sql "DROP POLICY e2e_write ON e2e_tenant_two_policies" >/dev/null
+echo "dropped policy e2e_write on e2e_tenant_two_policies"
+# The lock wait must pass PostgresQueriesBlocked's 30 seconds; the rls collector must rescan.
+while [ $((SECONDS - blocked_since)) -lt 34 ]; do sleep 1; done
+sleep 5
+
+# ---------------------------------------------------------------- expressions
+step "every PromQL expression of the rules and the dashboard, through Prometheus' HTTP API"
+check "each expression parses and each of its selectors returns data" \
+  env E2E_OPTIONAL_SELECTORS="$optional" "${CHECKS[@]}" evaluate "$prom_url" e2e $((SECONDS - started + 5))
+
+# ---------------------------------------------------------------- alerts
+step "alerts through Prometheus and Alertmanager"
+expected=(PostgresPoolBudgetExceeded PostgresConnectionsNearLimit PostgresRoleOrDatabaseConnectionsNearLimit
+          PostgresIdleConnectionLeak PostgresConnectionExhaustionForecast PostgresQueriesBlocked)
+$has_rls && expected+=(PostgresRLSDisabledOnTenantTable PostgresRLSPolicyRemoved PostgresRLSBypassRole
+                       PostgresSeqScanHeavyTable)
+never=(PostgresDown PgpulseDown PgpulseCollectorFailing PgpulseConfigReloadFailed PostgresConnectionsExhausted
+       PostgresPoolOvercommitted PostgresIdleInTransactionStuck PostgresLongRunningQuery
+       PostgresLongRunningTransaction PgpulseMonitoringRoleSuperuser)
+alerts_ok() {
+  local fired name bad=0
+  fired=" $("${CHECKS[@]}" fired "$prom_url" $((SECONDS - started + 5))) "
+  echo "fired during the run:${fired% }"
+  for name in "${expected[@]}"; do
+    [[ $fired == *" $name "* ]] || { echo "expected $name to fire"; bad=1; }
+  done
+  for name in "${never[@]}"; do
+    [[ $fired != *" $name "* ]] || { echo "$name fired on a healthy signal"; bad=1; }
+  done
+  return $bad
+}
+check "the expected alerts fired (for: 0s), the healthy-side ones did not" alerts_ok
+am_has() { [[ " $("${CHECKS[@]}" am-alerts "$am_url") " == *" $1 "* ]]; }
+check "Alertmanager received PostgresPoolBudgetExceeded" \
+  wait_for 30 "PostgresPoolBudgetExceeded in Alertmanager" am_has PostgresPoolBudgetExceeded
+check "the webhook receiver was notified of PostgresPoolBudgetExceeded (firing)" \
+  wait_for 30 "a firing notification" "${CHECKS[@]}" notified "$work/notifications.jsonl" \
+  PostgresPoolBudgetExceeded firing
+
+echo "removing the cause: closing 2 of the 3 e2e-pool sessions (1 of a budget of 2)"
+close_session "${pool_fds[0]}"
+close_session "${pool_fds[1]}"
+not_firing() { [[ " $("${CHECKS[@]}" firing "$prom_url") " != *" $1 "* ]]; }
+check "PostgresPoolBudgetExceeded resolves in Prometheus" \
+  wait_for 30 "the alert to resolve" not_firing PostgresPoolBudgetExceeded
+check "the webhook receiver was notified that it resolved" \
+  wait_for 30 "a resolved notification" "${CHECKS[@]}" notified "$work/notifications.jsonl" \
+  PostgresPoolBudgetExceeded resolved
+check "pgpulse stayed ready, and up in Prometheus" \
+  bash -c "curl -fsS '$pgpulse_url/readyz' >/dev/null && [ \"\$(curl -fsS '$prom_url/api/v1/query?query=min(up%7Bjob%3D%22pgpulse%22%7D)' | $PYTHON -c 'import json,sys; print(json.load(sys.stdin)[\"data\"][\"result\"][0][\"value\"][1])')\" = 1 ]"
+
+# ---------------------------------------------------------------- summary
+echo
+if [ "$failed" -gt 0 ]; then
+  echo "failed checks:"
+  printf '  - %s\n' "${failures[@]}"
+  echo "logs: pgpulse, Prometheus and Alertmanager (last lines)"
+  tail -5 "$work/pgpulse.log" "$work/prometheus.log" "$work/alertmanager.log" 2>/dev/null | sed 's/^/    /'
+fi
+echo "deploy: $passed passed, $failed failed"
+[ "$failed" = 0 ]
