@@ -1,6 +1,7 @@
 #include "collectors/connections.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "collectors/label_folding.hpp"
@@ -126,11 +127,46 @@ Families connection_families(const ConnectionsSummary& s) {
   return families;
 }
 
+nlohmann::json connections_details(const ConnectionsSummary& s) {
+  std::map<std::string, long> by_app, by_user, by_state;
+  for (const auto& [key, count] : s.connections) {
+    by_app[std::get<2>(key)] += count;
+    by_user[std::get<1>(key)] += count;
+    by_state[std::get<3>(key)] += count;
+  }
+  auto top = [](const std::map<std::string, long>& counts, const char* label) {
+    std::vector<std::pair<std::string, long>> ranked(counts.begin(), counts.end());
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    if (ranked.size() > 5) ranked.resize(5);
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [name, count] : ranked) list.push_back({{label, name}, {"connections", count}});
+    return list;
+  };
+  auto limits = [](const std::vector<LimitUsage>& usage) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& u : usage) {
+      list.push_back({{"name", u.name}, {"limit", u.limit}, {"connections", u.connections},
+                      {"ratio", std::isinf(u.ratio) ? 1e9 : u.ratio}});
+    }
+    return list;
+  };
+  return {{"client_backends", s.client_backends},
+          {"max_connections", s.limits.max_connections},
+          {"reserved_connections", s.limits.reserved()},
+          {"saturation", std::isinf(s.saturation) ? 1e9 : s.saturation},
+          {"by_state", by_state},
+          {"top_applications", top(by_app, "application_name")},
+          {"top_users", top(by_user, "usename")},
+          {"database_limits", limits(s.databases)},
+          {"role_limits", limits(s.roles)}};
+}
+
 CollectorOutput ConnectionsCollector::collect(PollContext& context) {
   const auto& settings = context.settings();
   auto summary = summarize_connections(context.activity(), settings.limits,
                                        settings.explicit_limits, context.label_limit());
-  return CollectorOutput{connection_families(summary), nullptr};
+  return CollectorOutput{connection_families(summary), connections_details(summary)};
 }
 
 }  // namespace pgpulse::collectors

@@ -37,6 +37,9 @@ ConnectionsSummary summarize_connections(const ActivitySample& sample, const Ser
                                          std::size_t label_limit);
 
 Families connection_families(const ConnectionsSummary& summary);
+// The numbers /diagnose and `pgpulse check` reason about: saturation, who holds the connections,
+// limits close to being hit.
+nlohmann::json connections_details(const ConnectionsSummary& summary);
 
 class ConnectionsCollector : public Collector {
  public:

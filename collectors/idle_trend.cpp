@@ -156,9 +156,40 @@ CollectorOutput IdleTrendCollector::collect(PollContext& context) {
   }
   nlohmann::json total = nlohmann::json::array();
   for (const auto& p : state_.client_backends.points()) total.push_back({p.t, p.value});
-  // The trend window for the status page's sparklines.
-  return CollectorOutput{idle_trend_families(report),
-                         {{"applications", series}, {"client_backends", total}}};
+  nlohmann::json leaks = nlohmann::json::array();
+  for (const auto& [application, verdict] : report.verdicts) {
+    if (!verdict.suspected) continue;
+    leaks.push_back({{"application_name", application},
+                     {"growth_per_minute", verdict.growth_per_minute},
+                     {"r2", verdict.fit.r2}});
+  }
+  auto total_of = [](const auto& counts) {
+    long sum = 0;
+    for (const auto& [key, count] : counts) sum += count;
+    return sum;
+  };
+  auto oldest = [](const std::map<std::string, double>& ages) {
+    nlohmann::json worst = nullptr;
+    for (const auto& [name, seconds] : ages) {
+      if (worst.is_null() || seconds > worst["seconds"].get<double>()) {
+        worst = {{"name", name}, {"seconds", seconds}};
+      }
+    }
+    return worst;
+  };
+  // Summary numbers for /diagnose, and the trend window for the status page's sparkline.
+  return CollectorOutput{
+      idle_trend_families(report),
+      {{"idle", total_of(report.counts.idle)},
+       {"idle_in_transaction", total_of(report.counts.idle_in_transaction)},
+       {"oldest_idle", oldest(report.counts.idle_max_age)},
+       {"oldest_idle_in_transaction", oldest(report.counts.idle_in_transaction_max_age)},
+       {"leaks", leaks},
+       {"exhaustion_eta_seconds",
+        report.exhaustion_eta_seconds ? nlohmann::json(*report.exhaustion_eta_seconds) : nullptr},
+       {"usable_connections", context.settings().limits.usable()},
+       {"applications", series},
+       {"client_backends", total}}};
 }
 
 }  // namespace pgpulse::collectors

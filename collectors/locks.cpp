@@ -114,7 +114,14 @@ CollectorOutput LocksCollector::collect(PollContext& context) {
     }
   }
   auto summary = summarize_locks(sample, wait_started, context.label_limit(), query_max_length_);
-  return CollectorOutput{lock_families(summary), {{"blocking_tree", summary.tree}}};
+  long blocked = 0;
+  for (const auto& [datname, count] : summary.blocked) blocked += count;
+  return CollectorOutput{lock_families(summary),
+                         {{"blocked", blocked},
+                          {"root_blockers", summary.root_blockers},
+                          {"max_wait_seconds", summary.max_wait_seconds},
+                          {"max_depth", summary.max_depth},
+                          {"blocking_tree", summary.tree}}};
 }
 
 }  // namespace pgpulse::collectors

@@ -115,7 +115,22 @@ CollectorOutput LongQueriesCollector::collect(PollContext& context) {
   auto options = options_;
   options.label_limit = context.label_limit();
   auto summary = summarize_long_queries(context.activity(), options);
-  return CollectorOutput{long_query_families(summary), {{"offenders", offenders_json(summary.top)}}};
+  double longest_query = 0, longest_transaction = 0;
+  for (const auto& [datname, seconds] : summary.longest_query) longest_query = std::max(longest_query, seconds);
+  for (const auto& [datname, seconds] : summary.longest_transaction) {
+    longest_transaction = std::max(longest_transaction, seconds);
+  }
+  nlohmann::json over = nlohmann::json::object();
+  for (const auto& [key, count] : summary.over_threshold) {
+    auto label = threshold_label(key.second);
+    over[label] = over.value(label, 0L) + count;
+  }
+  return CollectorOutput{long_query_families(summary),
+                         {{"longest_query_seconds", longest_query},
+                          {"thresholds_seconds", options_.thresholds_seconds},
+                          {"longest_transaction_seconds", longest_transaction},
+                          {"over_threshold", over},
+                          {"offenders", offenders_json(summary.top)}}};
 }
 
 }  // namespace pgpulse::collectors

@@ -1,5 +1,6 @@
 #include "collectors/pools.hpp"
 
+#include <cmath>
 #include <limits>
 
 namespace pgpulse::collectors {
@@ -55,7 +56,15 @@ Families pool_families(const PoolSummary& s) {
 CollectorOutput PoolsCollector::collect(PollContext& context) {
   if (pools_.empty()) return {};
   auto summary = summarize_pools(context.activity(), pools_, context.settings().limits);
-  return CollectorOutput{pool_families(summary), nullptr};
+  nlohmann::json pools = nlohmann::json::array();
+  for (const auto& p : summary.pools) {
+    pools.push_back({{"name", p.name}, {"budget", p.budget}, {"connections", p.connections},
+                     {"utilization", std::isinf(p.utilization) ? 1e9 : p.utilization}});
+  }
+  return CollectorOutput{pool_families(summary),
+                         {{"pools", pools},
+                          {"overcommit", std::isinf(summary.overcommit) ? 1e9 : summary.overcommit},
+                          {"usable_connections", context.settings().limits.usable()}}};
 }
 
 }  // namespace pgpulse::collectors

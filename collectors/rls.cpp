@@ -266,6 +266,7 @@ CollectorOutput RlsCollector::collect(PollContext& context) {
                          {{"seq_scan_heavy", heavy_list},
                           {"unprotected_tenant_tables", unprotected_list},
                           {"bypass_roles", bypass_list},
+                          {"monitoring_role_superuser", self_superuser},
                           {"databases", databases}}};
 }
 

@@ -77,6 +77,7 @@ struct Config {
   std::string web_config_file;  // TLS and basic auth, exporter-toolkit style; empty: plain HTTP
   std::string log_level = "info";
   std::string log_format = "text";
+  std::string output = "text";  // `pgpulse check` report: text or json
   Millis interval{15000};
   PgConfig pg;
   int label_max_values = 50;                         // distinct values per label before "other"

@@ -319,6 +319,10 @@ CommandLine parse_command_line(const std::vector<std::string>& args,
       cli.action = Action::CheckConfig;
       continue;
     }
+    if (arg == "check" && i == 0) {  // the one-shot runbook check: `pgpulse check [flags]`
+      cli.action = Action::Check;
+      continue;
+    }
     if (arg.rfind("--", 0) != 0) {
       cli.errors.push_back({"argument \"" + arg + "\"", "", "unexpected argument (see --help)"});
       continue;
@@ -371,7 +375,9 @@ LoadResult load_config(const CommandLine& command_line, const Environment& env,
 std::string render_help(const std::vector<KeySpec>& schema,
                         const std::vector<CollectorInfo>& collectors) {
   std::ostringstream out;
-  out << "Usage: pgpulse [flags]\n\n"
+  out << "Usage: pgpulse [flags]          run the daemon\n"
+         "       pgpulse check [flags]    run the incident runbook once against every target and\n"
+         "                                exit 0 healthy, 1 warning, 2 critical, 3 could not run\n\n"
          "Watches PostgreSQL connections, locks and row-level security, and serves Prometheus\n"
          "metrics on /metrics. Precedence: flags > environment > config file > defaults.\n\n"
          "  --config FILE                 YAML config file (env PGPULSE_CONFIG)\n"

@@ -11,7 +11,7 @@
 
 namespace pgpulse::config {
 
-enum class Action { Run, Help, Version, CheckConfig };
+enum class Action { Run, Help, Version, CheckConfig, Check };
 
 using Environment = std::map<std::string, std::string>;
 

@@ -186,6 +186,8 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                           [](Config& c) -> std::string& { return c.log_level; }));
   schema.push_back(choice("log.format", "log format", {"text", "json"},
                           [](Config& c) -> std::string& { return c.log_format; }));
+  schema.push_back(choice("output", "report format of pgpulse check", {"text", "json"},
+                          [](Config& c) -> std::string& { return c.output; }));
   schema.push_back(duration("interval", "default poll interval of every collector", Millis{100},
                             [](Config& c) -> Millis& { return c.interval; }));
   schema.push_back(duration("pg.connect_timeout", "timeout to establish a connection", Millis{100},

@@ -11,6 +11,7 @@
 #include "collectors/snapshot_store.hpp"
 #include "config/config_loader.hpp"
 #include "config/dsn.hpp"
+#include "daemon/check_command.hpp"
 #include "daemon/collector_registry.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/logging.hpp"
@@ -99,7 +100,7 @@ int main(int argc, char** argv) {
   auto loaded = config::load_config(cli, env, infos);
   if (!loaded.ok()) {
     std::cerr << "pgpulse: invalid configuration:\n" << loaded.error_text();
-    return 2;
+    return cli.action == config::Action::Check ? 3 : 2;  // check: 3 means "could not run"
   }
   const auto& config = loaded.config;
   if (cli.action == config::Action::CheckConfig) {
@@ -107,6 +108,11 @@ int main(int argc, char** argv) {
               << (config.config_file.empty() ? "" : " (" + config.config_file + ")") << "\n";
     print_targets(config);
     return 0;
+  }
+
+  if (cli.action == config::Action::Check) {
+    daemon::setup_logging("error", config.log_format);  // the report is the output
+    return daemon::run_check(config);
   }
 
   daemon::setup_logging(config.log_level, config.log_format);

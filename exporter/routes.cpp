@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "exporter/diagnose_page.hpp"
 #include "exporter/readiness.hpp"
+#include "exporter/status_page.hpp"
 
 namespace pgpulse::exporter {
 
@@ -16,16 +18,6 @@ HttpResponse text(unsigned status, std::string body) {
                       std::make_shared<const std::string>(std::move(body))};
 }
 
-const char* const kIndexPage = R"HTML(<!doctype html>
-<html><head><meta charset="utf-8"><title>pgpulse</title></head>
-<body><h1>pgpulse</h1><ul>
-<li><a href="/metrics">/metrics</a> Prometheus metrics</li>
-<li><a href="/healthz">/healthz</a> process liveness</li>
-<li><a href="/readyz">/readyz</a> every target connected and fresh</li>
-<li><a href="/activity">/activity</a> longest queries and transactions, blocking tree (JSON)</li>
-<li><a href="/tables">/tables</a> unprotected tenant tables, seq-scan-heavy tables (JSON)</li>
-</ul></body></html>
-)HTML";
 
 double unix_seconds(std::chrono::system_clock::time_point time) {
   return std::chrono::duration<double>(time.time_since_epoch()).count();
@@ -80,9 +72,13 @@ HttpResponse Routes::handle(const HttpRequest& request) {
     for (const auto& reason : readiness.reasons) body += reason + "\n";
     return text(readiness.ready ? 200 : 503, body);
   }
+  if (path == "/diagnose") {
+    return json_response(collectors::report_json(diagnose_all(store_.view())));
+  }
   if (path == "/") {
+    auto now = unix_seconds(std::chrono::system_clock::now());
     return HttpResponse{200, "text/html; charset=utf-8",
-                        std::make_shared<const std::string>(kIndexPage)};
+                        std::make_shared<const std::string>(render_status_page(store_.view(), now))};
   }
   return text(404, "not found\n");
 }

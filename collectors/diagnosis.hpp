@@ -1,0 +1,50 @@
+#pragma once
+// The incident runbook, automated: from one target's health and its collectors' latest details,
+// each runbook step's finding, severity and next action. Pure, so `pgpulse check` (fresh data)
+// and /diagnose (the daemon's snapshots) give the same report.
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collectors/target_health.hpp"
+
+namespace pgpulse::collectors {
+
+enum class Severity { Skipped, Ok, Warning, Critical };
+std::string_view severity_label(Severity severity);
+
+struct DiagnosisStep {
+  std::string id;     // health, connectivity, connections, idle, queries_and_locks, pools, rls
+  std::string title;
+  Severity severity = Severity::Skipped;
+  std::string finding;
+  std::string action;  // the psql to confirm it and what to change; empty when nothing to do
+};
+
+struct TargetReport {
+  std::string target;
+  Severity verdict = Severity::Ok;
+  std::vector<DiagnosisStep> steps;
+};
+
+struct DiagnosisInput {
+  TargetHealth health;
+  std::map<std::string, nlohmann::json> details;  // collector name -> details; missing: no data
+  bool has_history = true;  // false for a one-shot check: no trend window yet
+  // Queries running, and transactions idle, longer than this are findings (the largest of
+  // long_queries.thresholds, 300 s by default).
+  double long_query_seconds = 300;
+};
+
+TargetReport diagnose(const DiagnosisInput& input);
+
+// 0 healthy, 1 warning, 2 critical: the worst verdict over all targets.
+int exit_code_for(const std::vector<TargetReport>& reports);
+
+nlohmann::json report_json(const std::vector<TargetReport>& reports);
+std::string report_text(const std::vector<TargetReport>& reports, bool color);
+
+}  // namespace pgpulse::collectors

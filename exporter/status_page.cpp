@@ -1,0 +1,168 @@
+#include "exporter/status_page.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "exporter/diagnose_page.hpp"
+
+namespace pgpulse::exporter {
+
+namespace {
+
+const char* const kStyle = R"CSS(
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1d2125;background:#f7f8fa}
+h1{font-size:20px;margin:0 0 .3em} h2{font-size:17px;margin:0} h3{font-size:14px;margin:1em 0 .3em}
+section{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:1em;margin:1em 0}
+table{border-collapse:collapse;width:100%} td,th{text-align:left;padding:3px 6px;border-bottom:1px solid #eef0f2;vertical-align:top}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;color:#fff;font-size:12px}
+.ok{background:#2e7d32}.warning{background:#b26a00}.critical{background:#c62828}.skipped{background:#8a939c}
+.num{font-size:24px;font-weight:600} .muted{color:#66707a} code{font-size:12px;word-break:break-all}
+nav a{margin-right:1em}
+)CSS";
+
+std::string fixed(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
+std::string badge(std::string_view severity) {
+  std::string s(severity);
+  return "<span class=\"badge " + s + "\">" + s + "</span>";
+}
+
+const nlohmann::json& details_of(const collectors::DiagnosisInput& input, const char* collector) {
+  static const nlohmann::json empty = nlohmann::json::object();
+  auto it = input.details.find(collector);
+  return it == input.details.end() ? empty : it->second;
+}
+
+void target_section(std::ostringstream& out, const collectors::DiagnosisInput& input,
+                    const collectors::TargetReport& report, double now) {
+  const auto& health = input.health;
+  out << "<section id=\"target-" << html_escape(report.target) << "\"><h2>"
+      << html_escape(report.target) << " " << badge(collectors::severity_label(report.verdict))
+      << "</h2><div class=\"muted\"><code>" << html_escape(health.dsn) << "</code></div>";
+
+  const auto& connections = details_of(input, "connections");
+  const auto& idle = details_of(input, "idle_trend");
+  if (connections.contains("saturation")) {
+    double usable = static_cast<double>(connections.value("max_connections", 0L) -
+                                        connections.value("reserved_connections", 0L));
+    out << "<h3>Saturation</h3><div><span class=\"num saturation\">"
+        << fixed(connections.value("saturation", 0.0) * 100, 1) << "%</span> <span class=\"muted\">"
+        << connections.value("client_backends", 0L) << " of " << static_cast<long>(usable)
+        << " usable slots</span> " << sparkline_svg(idle.value("client_backends", nlohmann::json::array()), usable)
+        << "</div>";
+  }
+
+  out << "<h3>Runbook</h3><table class=\"steps\"><tr><th></th><th>step</th><th>finding</th><th>next</th></tr>";
+  for (const auto& step : report.steps) {
+    out << "<tr class=\"step-" << html_escape(step.id) << "\"><td>" << badge(collectors::severity_label(step.severity))
+        << "</td><td>" << html_escape(step.title) << "</td><td>" << html_escape(step.finding)
+        << "</td><td><code>" << html_escape(step.action) << "</code></td></tr>";
+  }
+  out << "</table>";
+
+  auto offenders = details_of(input, "long_queries").value("offenders", nlohmann::json::array());
+  out << "<h3>Top offenders</h3>";
+  if (offenders.empty()) {
+    out << "<p class=\"muted\">no long queries or open transactions</p>";
+  } else {
+    out << "<table class=\"offenders\"><tr><th>pid</th><th>application</th><th>role</th><th>state</th>"
+           "<th>query</th><th>transaction</th><th>wait</th><th>query text</th></tr>";
+    for (std::size_t i = 0; i < offenders.size() && i < 10; ++i) {
+      const auto& o = offenders[i];
+      out << "<tr><td>" << o.value("pid", 0) << "</td><td>" << html_escape(o.value("application_name", ""))
+          << "</td><td>" << html_escape(o.value("usename", "")) << "</td><td>" << html_escape(o.value("state", ""))
+          << "</td><td>" << fixed(o.value("query_seconds", 0.0), 0) << "s</td><td>"
+          << fixed(o.value("transaction_seconds", 0.0), 0) << "s</td><td>"
+          << html_escape(o.value("wait_event", "")) << "</td><td><code>" << html_escape(o.value("query", ""))
+          << "</code></td></tr>";
+    }
+    out << "</table>";
+  }
+
+  const auto& rls = details_of(input, "rls");
+  out << "<h3>Row-level security</h3>";
+  if (!rls.contains("unprotected_tenant_tables")) {
+    out << "<p class=\"muted\">no catalog scan yet</p>";
+  } else {
+    auto unprotected = rls["unprotected_tenant_tables"];
+    out << "<p class=\"rls\">" << unprotected.size() << " tenant table(s) without RLS in force";
+    for (std::size_t i = 0; i < unprotected.size() && i < 20; ++i) {
+      const auto& t = unprotected[i];
+      out << (i ? ", " : ": ") << "<code>" << html_escape(t.value("datname", "")) << ":"
+          << html_escape(t.value("schema", "")) << "." << html_escape(t.value("table", "")) << "</code>";
+    }
+    out << "; " << rls.value("bypass_roles", nlohmann::json::array()).size() << " role(s) bypass RLS</p>";
+  }
+
+  out << "<h3>Collectors</h3><table class=\"collectors\"><tr><th>collector</th><th>status</th>"
+         "<th>last success</th><th>duration</th><th>error</th></tr>";
+  for (const auto& c : health.collectors) {
+    out << "<tr><td>" << html_escape(c.name) << "</td><td>"
+        << badge(c.success ? "ok" : (c.ran ? "critical" : "skipped")) << "</td><td>"
+        << (c.last_success_unix > 0 ? fixed(now - c.last_success_unix, 0) + "s ago" : std::string("never"))
+        << "</td><td>" << fixed(c.duration_seconds * 1000, 1) << " ms</td><td>"
+        << html_escape(c.last_error) << "</td></tr>";
+  }
+  out << "</table></section>";
+}
+
+}  // namespace
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string sparkline_svg(const nlohmann::json& points, double ceiling) {
+  const double width = 240, height = 40;
+  std::ostringstream out;
+  out << "<svg class=\"sparkline\" width=\"" << width << "\" height=\"" << height
+      << "\" viewBox=\"0 0 " << width << " " << height << "\" role=\"img\">"
+      << "<title>saturation over the trend window</title>";
+  if (points.is_array() && points.size() >= 2 && ceiling > 0) {
+    double t0 = points.front()[0].get<double>(), t1 = points.back()[0].get<double>();
+    double span = std::max(t1 - t0, 1e-9);
+    out << "<polyline fill=\"none\" stroke=\"#1565c0\" stroke-width=\"1.5\" points=\"";
+    for (const auto& p : points) {
+      double x = (p[0].get<double>() - t0) / span * width;
+      double ratio = std::clamp(p[1].get<double>() / ceiling, 0.0, 1.0);
+      out << fixed(x, 1) << "," << fixed(height - ratio * (height - 2) - 1, 1) << " ";
+    }
+    out << "\"/>";
+  }
+  out << "</svg>";
+  return out.str();
+}
+
+std::string render_status_page(const collectors::SnapshotStore::View& view, double now_unix) {
+  auto inputs = diagnosis_inputs(view);
+  std::ostringstream out;
+  out << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta http-equiv=\"refresh\" content=\"15\"><title>pgpulse status</title><style>"
+      << kStyle << "</style></head><body><h1>pgpulse status</h1><nav>"
+      << "<a href=\"/metrics\">/metrics</a><a href=\"/activity\">/activity</a>"
+         "<a href=\"/diagnose\">/diagnose</a><a href=\"/tables\">/tables</a>"
+         "<a href=\"/readyz\">/readyz</a></nav>";
+  if (inputs.empty()) out << "<p>No targets yet.</p>";
+  for (const auto& input : inputs) target_section(out, input, collectors::diagnose(input), now_unix);
+  out << "</body></html>\n";
+  return out.str();
+}
+
+}  // namespace pgpulse::exporter

@@ -1,0 +1,19 @@
+#pragma once
+// `/`: a small self-contained HTML status page (no external assets, no JavaScript) for the human
+// on call: per target the verdict, saturation with a sparkline of the trend window, the runbook
+// steps, top offenders, RLS posture and collector health.
+#include <string>
+#include <string_view>
+
+#include "collectors/snapshot_store.hpp"
+
+namespace pgpulse::exporter {
+
+std::string html_escape(std::string_view text);
+
+// points: [[t, value], ...]; values scaled against `ceiling` (the usable slots).
+std::string sparkline_svg(const nlohmann::json& points, double ceiling);
+
+std::string render_status_page(const collectors::SnapshotStore::View& view, double now_unix);
+
+}  // namespace pgpulse::exporter
