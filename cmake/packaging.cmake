@@ -9,6 +9,11 @@
 
 set(PGPULSE_PACKAGING_DIR ${CMAKE_CURRENT_LIST_DIR}/..)
 
+# cpack (and `make install`) package what is built and do not build it first: build with
+# `cmake --build` beforehand. Packaging then never compiles the tests, and never races a build
+# running in the same tree.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
+
 install(FILES ${PGPULSE_PACKAGING_DIR}/deploy/systemd/pgpulse.service
         DESTINATION lib/systemd/system)
 install(FILES ${PGPULSE_PACKAGING_DIR}/deploy/systemd/pgpulse.yml

@@ -49,6 +49,8 @@ passed=0
 failed=0
 failures=()
 work=$(mktemp -d /tmp/pgpulse-deploy.XXXXXX)
+# PostgreSQL runs as the postgres user: its directory must be one that user can reach.
+pgdir=$(mktemp -d /tmp/pgpulse-deploy-pg.XXXXXX)
 pids=()
 session_fds=()
 
@@ -58,11 +60,19 @@ cleanup() {
   for fd in "${session_fds[@]}"; do eval "exec ${fd}>&-"; done
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-  [ -d "$work/pg" ] && "$root/scripts/pg_test_server.sh" stop "$work/pg"
-  rm -rf "$work"
+  [ -f "$pgdir/env" ] && "$root/scripts/pg_test_server.sh" stop "$pgdir"
+  rm -rf "$work" "$pgdir"
   exit "$status"
 }
 trap cleanup EXIT
+# A watchdog: nothing here may hang a CI run (DEPLOY_TEST_TIMEOUT seconds, default 15 minutes).
+(
+  sleep "${DEPLOY_TEST_TIMEOUT:-900}"
+  echo "test_deploy.sh: timed out after ${DEPLOY_TEST_TIMEOUT:-900}s" >&2
+  kill -TERM $$
+  pkill -TERM -P $$
+) 2>/dev/null &
+pids+=($!)
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -100,15 +110,42 @@ free_port() {
 
 # wait_for SECONDS WHAT COMMAND...: polls COMMAND every half second.
 wait_for() {
-  local deadline=$((SECONDS + $1)) what=$2
+  local limit=$1 what=$2 deadline=$((SECONDS + $1))
   shift 2
   until "$@" >/dev/null 2>&1; do
     if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "timed out after $1s waiting for $what" >&2
+      echo "timed out after ${limit}s waiting for $what" >&2
       return 1
     fi
     sleep 0.5
   done
+}
+
+# launch VAR READY_PATH LOG COMMAND...: starts COMMAND, in which @PORT@ stands for a free port,
+# in the background and waits until http://127.0.0.1:PORT/READY_PATH answers. If the process exits
+# first (the port was taken in between), it tries again on another port. Sets VAR to the port.
+launch() {
+  local var=$1 ready=$2 logfile=$3 port pid attempt deadline
+  shift 3
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    "${@//@PORT@/$port}" >"$logfile" 2>&1 &
+    pid=$!
+    deadline=$((SECONDS + 60))
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+      if curl -fsS "http://127.0.0.1:$port$ready" >/dev/null 2>&1; then
+        pids+=("$pid")
+        printf -v "$var" '%s' "$port"
+        return 0
+      fi
+      sleep 0.5
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    echo "attempt $attempt on port $port failed:" >&2
+    tail -5 "$logfile" >&2
+  done
+  return 1
 }
 
 # ================================================================ static checks
@@ -232,9 +269,9 @@ has_rls=false
 "$BIN" --help | grep -qE '^  rls +enabled' && has_rls=true
 echo "rls collector in this build: $has_rls"
 
-PGPULSE_TEST_PG_SETTINGS="max_connections=50" "$root/scripts/pg_test_server.sh" start "$work/pg"
+PGPULSE_TEST_PG_SETTINGS="max_connections=50" "$root/scripts/pg_test_server.sh" start "$pgdir"
 # shellcheck disable=SC1091
-. "$work/pg/env"
+. "$pgdir/env"
 pgport=$PGPULSE_TEST_PGPORT
 sql() { psql -X -q -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$pgport user=postgres dbname=${2:-postgres}" -c "$1"; }
 
@@ -261,7 +298,6 @@ sql "CREATE ROLE e2e_app LOGIN CONNECTION LIMIT 5; CREATE ROLE e2e_bypass LOGIN 
      ANALYZE e2e_events;" >/dev/null
 echo "PostgreSQL on port $pgport: role pgpulse (pg_monitor), database e2e_app (limit 20), role e2e_app (limit 5), BYPASSRLS role, tenant tables"
 
-pgpulse_port=$(free_port)
 cat >"$work/pgpulse.yml" <<EOF
 interval: 1s
 targets:
@@ -277,7 +313,8 @@ pools:
     pool_size: 3
     max_overflow: 2
 EOF
-pgpulse_args=(--config "$work/pgpulse.yml" --web.listen-address "127.0.0.1:$pgpulse_port"
+pgpulse_port="" hook_port="" am_port="" prom_port=""   # set by launch
+pgpulse_args=(--config "$work/pgpulse.yml" --web.listen-address "127.0.0.1:@PORT@"
               --idle-trend.window 20s)
 if $has_rls; then
   pgpulse_args+=(--collector.rls.interval 2s --seq-scan.min-table-bytes 0)
@@ -286,28 +323,19 @@ else
   # Without the rls collector its series cannot exist; everything else must still have data.
   optional='^(pgpulse_rls_|pgpulse_role_bypasses_rls|pgpulse_monitoring_role_superuser|pgpulse_seq_scan_|target:pgpulse_rls_)'
 fi
-"$BIN" "${pgpulse_args[@]}" >"$work/pgpulse.log" 2>&1 &
-pids+=($!)
+launch pgpulse_port /readyz "$work/pgpulse.log" "$BIN" "${pgpulse_args[@]}"
 pgpulse_url="http://127.0.0.1:$pgpulse_port"
-wait_for 30 "pgpulse /readyz" curl -fsS "$pgpulse_url/readyz" ||
-  { tail -20 "$work/pgpulse.log"; exit 1; }
-echo "pgpulse on port $pgpulse_port, ready"
+echo "pgpulse on port $pgpulse_port, ready (as the pg_monitor role pgpulse)"
 
-hook_port=$(free_port)
-"${CHECKS[@]}" webhook "$hook_port" "$work/notifications.jsonl" &
-pids+=($!)
-am_port=$(free_port)
+launch hook_port / "$work/webhook.log" "${CHECKS[@]}" webhook @PORT@ "$work/notifications.jsonl"
 "${CHECKS[@]}" e2e-alertmanager deploy/alertmanager/alertmanager.yml "$work/alertmanager.yml" \
   "http://127.0.0.1:$hook_port/hook"
-prometheus-alertmanager --config.file="$work/alertmanager.yml" --storage.path="$work/am" \
-  --web.listen-address="127.0.0.1:$am_port" --cluster.listen-address="" \
-  >"$work/alertmanager.log" 2>&1 &
-pids+=($!)
+launch am_port /-/ready "$work/alertmanager.log" prometheus-alertmanager \
+  --config.file="$work/alertmanager.yml" --storage.path="$work/am" \
+  --web.listen-address=127.0.0.1:@PORT@ --cluster.listen-address=
 am_url="http://127.0.0.1:$am_port"
-wait_for 30 "Alertmanager" curl -fsS "$am_url/-/ready" || { tail -20 "$work/alertmanager.log"; exit 1; }
-echo "Alertmanager on port $am_port (the shipped routing, every receiver a local webhook)"
+echo "Alertmanager on port $am_port (the shipped routing, every receiver a webhook on port $hook_port)"
 
-prom_port=$(free_port)
 "${CHECKS[@]}" e2e-rules deploy/prometheus/alerts.yml "$work/alerts-e2e.yml"
 cat >"$work/prometheus.yml" <<EOF
 global:
@@ -325,24 +353,27 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:$pgpulse_port"]
 EOF
-prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prom" \
-  --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
-pids+=($!)
-prom_url="http://127.0.0.1:$prom_port"
 started=$SECONDS
-wait_for 60 "Prometheus" curl -fsS "$prom_url/-/ready" || { tail -20 "$work/prometheus.log"; exit 1; }
+launch prom_port /-/ready "$work/prometheus.log" prometheus --config.file="$work/prometheus.yml" \
+  --storage.tsdb.path="$work/prom" --web.listen-address=127.0.0.1:@PORT@
+prom_url="http://127.0.0.1:$prom_port"
 echo "Prometheus on port $prom_port: scraping pgpulse every second, rules loaded with for: 0s"
 
 # ---------------------------------------------------------------- trouble
-# open_session APP [DB] [USER]: a psql session kept open on a FIFO; send SQL with `say`.
+# open_session APP [DB] [USER]: a psql session kept open on a FIFO; send SQL with `say`, end it
+# with close_session (psql reads EOF and disconnects). This shell holds the only write end of
+# each FIFO: psql starts without the descriptors of the other sessions.
 open_session() {
   local app=$1 db=${2:-postgres} user=${3:-postgres} fifo fd
   fifo="$work/session.${#session_fds[@]}"
   mkfifo "$fifo"
   exec {fd}<>"$fifo"
   session_fds+=("$fd")
-  psql -X -q "host=127.0.0.1 port=$pgport dbname=$db user=$user application_name=$app" \
-    -f "$fifo" >>"$work/sessions.log" 2>&1 &
+  (
+    for inherited in "${session_fds[@]}"; do eval "exec $inherited>&-"; done
+    exec psql -X -q "host=127.0.0.1 port=$pgport dbname=$db user=$user application_name=$app" \
+      -f "$fifo" >>"$work/sessions.log" 2>&1
+  ) &
   pids+=($!)
   last_fd=$fd
 }

@@ -462,7 +462,8 @@ def runbook_sql():
             continue  # changes state: not run
         for key, value in subs.items():
             block = re.sub(r"(?<![\w'])" + re.escape(key) + r"(?![\w'])", value, block)
-        print("BEGIN READ ONLY;\n" + block + "ROLLBACK;")
+        print("BEGIN READ ONLY;\nSET LOCAL lock_timeout = '2s';\nSET LOCAL statement_timeout = '10s';\n"
+              + block + "ROLLBACK;")
         count += 1
     print(f"\\echo runbook: {count} read-only SQL blocks ran")
 
@@ -663,6 +664,10 @@ def webhook(port, path):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with open(path, "a") as f:
                 f.write(json.dumps(json.loads(body)) + "\n")
+            self.send_response(200)
+            self.end_headers()
+
+        def do_GET(self):
             self.send_response(200)
             self.end_headers()
 
