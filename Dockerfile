@@ -24,10 +24,11 @@ RUN BUILD_DIR=/src/build-image BUILD_TYPE=Release CMAKE_ARGS="-DPGPULSE_BUILD_TE
 FROM debian:12-slim
 ARG PGPULSE_UID=10001
 # Only the shared libraries pgpulse links (scripts/test_deploy.sh checks this list against the
-# binary's NEEDED entries); libstdc++6, libgcc-s1 and libc6 are in the base image.
+# binary's NEEDED entries); libstdc++6, libgcc-s1 and libc6 are in the base image. libssl3 and
+# libcrypt1 serve the HTTP endpoint's TLS and basic auth (web.config_file).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libpq5 libyaml-cpp0.7 libprometheus-cpp-core1.0 libspdlog1.10 libfmt9 \
+      libpq5 libyaml-cpp0.7 libprometheus-cpp-core1.0 libspdlog1.10 libfmt9 libssl3 libcrypt1 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid "${PGPULSE_UID}" pgpulse \
  && useradd --system --uid "${PGPULSE_UID}" --gid pgpulse --no-create-home \
