@@ -28,7 +28,7 @@ CHECKS=("$PYTHON" "$root/deploy/test/checks.py")
 
 # ---------------------------------------------------------------- tools
 PACKAGES=(prometheus prometheus-alertmanager docker-compose python3 python3-yaml postgresql-15
-          curl dpkg-dev binutils systemd)
+          curl dpkg-dev binutils systemd procps)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
@@ -418,6 +418,9 @@ sleep 5
 step "every PromQL expression of the rules and the dashboard, through Prometheus' HTTP API"
 check "each expression parses and each of its selectors returns data" \
   env E2E_OPTIONAL_SELECTORS="$optional" "${CHECKS[@]}" evaluate "$prom_url" e2e $((SECONDS - started + 5))
+
+echo "pgpulse exposed $("${CHECKS[@]}" value "$prom_url" 'count({job="pgpulse",target="e2e"})') series for target e2e" \
+  "($("${CHECKS[@]}" value "$prom_url" 'count({job="pgpulse"})') from its endpoint) under this workload"
 
 # ---------------------------------------------------------------- alerts
 step "alerts through Prometheus and Alertmanager"

@@ -21,6 +21,7 @@
     checks.py webhook PORT FILE a webhook receiver appending each notification to FILE
     checks.py fired URL SECONDS alerts that fired in Prometheus during the last SECONDS
     checks.py firing URL        alerts firing in Prometheus now
+    checks.py value URL PROMQL  the first value of an instant query
     checks.py am-alerts URL     alerts an Alertmanager holds now
     checks.py notified FILE ALERTNAME STATUS
                                 exit 0 when the webhook got ALERTNAME with STATUS (firing/resolved)
@@ -715,6 +716,9 @@ def main():
         webhook(args[0], args[1])
     elif command == "fired":
         print(" ".join(names(query(args[0], f'max_over_time(ALERTS{{alertstate="firing"}}[{args[1]}s])'))))
+    elif command == "value":
+        result = query(args[0], args[1]).get("data", {}).get("result", [])
+        print(result[0]["value"][1] if result else "none")
     elif command == "firing":
         print(" ".join(names(query(args[0], 'ALERTS{alertstate="firing"}'))))
     elif command == "am-alerts":
