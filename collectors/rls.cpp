@@ -18,15 +18,15 @@ SELECT 'self', current_database(), rolsuper, rolbypassrls FROM pg_catalog.pg_rol
  WHERE rolname = current_user)SQL";
 
 // One pass over pg_class for the whole database. Sizes come from relpages (maintained by VACUUM
-// and ANALYZE) except for tables read sequentially, whose files are measured exactly.
+// and ANALYZE): pg_relation_size() would take a lock on each table and wait behind a migration's
+// ACCESS EXCLUSIVE lock until lock_timeout, failing the whole database's scan.
 const char* const kRlsTablesSql = R"SQL(
 WITH pol AS (SELECT polrelid, count(*) AS n FROM pg_catalog.pg_policy GROUP BY polrelid),
 tenant AS (SELECT DISTINCT attrelid FROM pg_catalog.pg_attribute
             WHERE attnum > 0 AND NOT attisdropped AND attname = ANY ($1::name[]))
 SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity, coalesce(pol.n, 0),
        tenant.attrelid IS NOT NULL,
-       CASE WHEN s.seq_tup_read > 0 THEN pg_catalog.pg_relation_size(c.oid)
-            ELSE c.relpages::bigint * current_setting('block_size')::bigint END,
+       c.relpages::bigint * current_setting('block_size')::bigint,
        s.relid IS NOT NULL, coalesce(s.seq_scan, 0), coalesce(s.seq_tup_read, 0),
        coalesce(s.idx_scan, 0), coalesce(s.idx_tup_fetch, 0)
 FROM pg_catalog.pg_class c

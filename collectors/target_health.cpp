@@ -30,8 +30,12 @@ Families health_families(const TargetHealth& h) {
                              "Wall time of the collector's last run, database round trips included.");
   auto& last = add_gauge(families, "pgpulse_collector_last_success_timestamp_seconds",
                          "Unix time of the collector's last successful run (0: never).");
+  auto& interval = add_gauge(families, "pgpulse_collector_interval_seconds",
+                             "Configured poll interval of the collector (staleness is judged "
+                             "against it: /readyz allows three).");
   for (const auto& c : h.collectors) {
     LabelPairs labels{{"collector", c.name}};
+    add_sample(interval, labels, c.interval_seconds);
     add_sample(success, labels, c.success ? 1 : 0);
     add_sample(duration, labels, c.duration_seconds);
     add_sample(last, labels, c.last_success_unix);

@@ -26,4 +26,7 @@ scripts/pg_test_server.sh start "$pgdir"
 echo "==> integration tests"
 (cd build && ctest -L integration --output-on-failure)
 
+echo "==> deploy: alert rules (promtool), compose, Kubernetes, package, real Prometheus end to end"
+bash scripts/test_deploy.sh
+
 echo "==> all tests passed"

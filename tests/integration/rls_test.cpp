@@ -127,6 +127,7 @@ TEST_CASE("a large table read by sequential scans is a missing-index candidate",
   db.exec("INSERT INTO events SELECT g, g % 50, 'new', now() FROM generate_series(1, 20000) g");
   db.exec("CREATE TABLE lookups (id int PRIMARY KEY)");
   db.exec("INSERT INTO lookups SELECT generate_series(1, 20000)");
+  db.exec("ANALYZE events; ANALYZE lookups");  // sizes come from relpages
   PgpulseProcess pgpulse({"--dsn", TestDatabase::dsn(), "--target-name", "main", "--interval", "1s",
                           "--collector.rls.interval", "1s", "--rls.databases.include", "it_seq",
                           "--seq-scan.min-table-bytes", "100000"});
