@@ -1,0 +1,212 @@
+// `pgpulse check`, /diagnose and the status page against each runbook situation on a real server.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <thread>
+
+#include "support.hpp"
+
+using namespace pgpulse::testing;
+
+namespace {
+
+// A least-privilege monitoring role, so a healthy server gives a clean report.
+std::string monitor_dsn() {
+  Session admin(TestDatabase::dsn());
+  admin.exec("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'it_monitor') "
+             "THEN CREATE ROLE it_monitor LOGIN IN ROLE pg_monitor; END IF; END $$");
+  return TestDatabase::dsn("user=it_monitor");
+}
+
+struct CheckResult {
+  int code;
+  std::string output;
+  nlohmann::json json;
+};
+
+CheckResult check(std::vector<std::string> extra) {
+  std::vector<std::string> argv{pgpulse_binary(), "check", "--target-name", "main",
+                                "--rls.databases.include", "postgres"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  CheckResult result;
+  result.code = run_command(argv, result.output);
+  auto json_argv = argv;
+  json_argv.insert(json_argv.end(), {"--output", "json"});
+  std::string json_text;
+  int json_code = run_command(json_argv, json_text);
+  REQUIRE(json_code == result.code);  // same verdict in both formats
+  result.json = nlohmann::json::parse(json_text);
+  return result;
+}
+
+std::string severity(const nlohmann::json& report, const std::string& step_id) {
+  for (const auto& step : report["targets"][0]["steps"]) {
+    if (step["id"] == step_id) return step["severity"];
+  }
+  return "missing";
+}
+
+std::string finding(const nlohmann::json& report, const std::string& step_id) {
+  for (const auto& step : report["targets"][0]["steps"]) {
+    if (step["id"] == step_id) return step["finding"];
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("check on a healthy server exits 0 with every step ok", "[check]") {
+  auto result = check({"--dsn", monitor_dsn()});
+  INFO(result.output);
+  CHECK(result.code == 0);
+  CHECK(result.json["verdict"] == "ok");
+  CHECK(result.output.find("target main: ok") != std::string::npos);
+  CHECK(result.output.find("[ OK ] 1. Is the database up? PostgreSQL answers") != std::string::npos);
+  CHECK(result.output.find("\033[") == std::string::npos);  // not a terminal: no colours
+}
+
+TEST_CASE("check reports connection exhaustion as critical and names the holders", "[check]") {
+  auto dsn = monitor_dsn();
+  std::vector<Session> held;
+  for (int i = 0; i < 92; ++i) held.emplace_back(TestDatabase::dsn("application_name=it-hog"));
+  auto result = check({"--dsn", dsn});
+  held.clear();
+  INFO(result.output);
+  CHECK(result.code == 2);
+  CHECK(severity(result.json, "connections") == "critical");
+  CHECK(finding(result.json, "connections").find("by application: it-hog 92") != std::string::npos);
+  CHECK(result.output.find("[CRIT] 3. Connections and saturation:") != std::string::npos);
+  CHECK(result.output.find("next: psql -c") != std::string::npos);
+}
+
+TEST_CASE("check flags a long query and a blocked query", "[check]") {
+  Session admin(TestDatabase::dsn());
+  admin.exec("DROP TABLE IF EXISTS it_check_lock; CREATE TABLE it_check_lock (id int)");
+  Session sleeper(TestDatabase::dsn("application_name=it-check-sleeper"));
+  sleeper.send("SELECT pg_sleep(30)");  // first, so it is the oldest offender
+  std::this_thread::sleep_for(1s);
+  Session holder(TestDatabase::dsn("application_name=it-check-holder"));
+  holder.exec("BEGIN");
+  holder.exec("LOCK TABLE it_check_lock IN ACCESS EXCLUSIVE MODE");
+  Session waiter(TestDatabase::dsn("application_name=it-check-waiter"));
+  waiter.send("SELECT count(*) FROM it_check_lock");
+  std::this_thread::sleep_for(2s);
+  auto result = check({"--dsn", monitor_dsn(), "--long-queries.thresholds", "2s"});
+  holder.exec("ROLLBACK");
+  admin.exec("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'it-check-sleeper'");
+  INFO(result.output);
+  CHECK(result.code == 1);
+  CHECK(severity(result.json, "queries_and_locks") == "warning");
+  auto text = finding(result.json, "queries_and_locks");
+  CHECK(text.find("1 backends blocked on locks") != std::string::npos);
+  CHECK(text.find("root blocker pid(s) " + std::to_string(holder.backend_pid())) != std::string::npos);
+  CHECK(text.find("SELECT pg_sleep(?)") != std::string::npos);
+  admin.exec("DROP TABLE it_check_lock");
+}
+
+TEST_CASE("check reports an unprotected tenant table as critical", "[check]") {
+  Session admin(TestDatabase::dsn());
+  admin.exec("DROP TABLE IF EXISTS it_tenant_orders; CREATE TABLE it_tenant_orders (id int, tenant_id int)");
+  auto result = check({"--dsn", monitor_dsn()});
+  admin.exec("DROP TABLE it_tenant_orders");
+  INFO(result.output);
+  CHECK(result.code == 2);
+  CHECK(severity(result.json, "rls") == "critical");
+  CHECK(finding(result.json, "rls").find("postgres:public.it_tenant_orders (unprotected)") != std::string::npos);
+}
+
+TEST_CASE("check reports the database down and a wrong password as critical", "[check][faults]") {
+  auto dsn = monitor_dsn();
+  TestDatabase::control("stop");
+  auto down = check({"--dsn", dsn});
+  TestDatabase::control("start");
+  INFO(down.output);
+  CHECK(down.code == 2);
+  CHECK(severity(down.json, "health") == "critical");
+  CHECK(finding(down.json, "health").find("PostgreSQL does not answer (refused)") != std::string::npos);
+  CHECK(severity(down.json, "rls") == "skipped");
+
+  Session admin(TestDatabase::dsn());
+  admin.exec("DROP ROLE IF EXISTS it_check_pw");
+  admin.exec("CREATE ROLE it_check_pw LOGIN PASSWORD 'right' IN ROLE password_auth");
+  auto wrong = write_temp_file("check-wrong-pw", "wrong\n");
+  auto auth = check({"--dsn", TestDatabase::dsn("user=it_check_pw"), "--password-file", wrong});
+  INFO(auth.output);
+  CHECK(auth.code == 2);
+  CHECK(severity(auth.json, "health") == "ok");  // the server answered
+  CHECK(severity(auth.json, "connectivity") == "critical");
+  CHECK(finding(auth.json, "connectivity") == "cannot connect: auth_failed");
+  admin.exec("DROP ROLE it_check_pw");
+}
+
+TEST_CASE("check exits 3 when it cannot run", "[check]") {
+  std::string output;
+  CHECK(run_command({pgpulse_binary(), "check", "--interval", "soon"}, output) == 3);
+  CHECK(output.find("invalid duration") != std::string::npos);
+}
+
+TEST_CASE("the daemon's /diagnose flags a leak from its trend window", "[check][idle]") {
+  PgpulseProcess pgpulse({"--dsn", monitor_dsn(), "--target-name", "main", "--interval", "1s",
+                          "--idle-trend.window", "20s", "--idle-trend.min-growth-per-minute", "6",
+                          "--rls.databases.include", "postgres"});
+  std::vector<Session> leaky;
+  bool flagged = false;
+  nlohmann::json report;
+  for (int second = 0; second < 40 && !flagged; ++second) {
+    leaky.emplace_back(TestDatabase::dsn("application_name=it-diag-leak"));
+    std::this_thread::sleep_for(1s);
+    report = nlohmann::json::parse(http_get(pgpulse.port(), "/diagnose").body);
+    flagged = finding(report, "idle").find("leak suspected in it-diag-leak") != std::string::npos;
+  }
+  CHECK(flagged);
+  CHECK(severity(report, "idle") != "ok");
+  CHECK(report["exit_code"].get<int>() >= 1);
+}
+
+TEST_CASE("the status page renders in headless Chromium with the verdict and offenders", "[check][ui]") {
+  REQUIRE(std::filesystem::exists("/usr/bin/chromium"));  // scripts/test.sh installs it
+  Session admin(TestDatabase::dsn());
+  admin.exec("DROP TABLE IF EXISTS it_page_tenant; CREATE TABLE it_page_tenant (id int, tenant_id int)");
+  PgpulseProcess pgpulse({"--dsn", monitor_dsn(), "--target-name", "main", "--interval", "1s",
+                          "--collector.rls.interval", "1s", "--rls.databases.include", "postgres"});
+  Session sleeper(TestDatabase::dsn("application_name=it-page-<b>sleeper</b>"));
+  sleeper.send("SELECT pg_sleep(20)");
+  REQUIRE(eventually([&] {
+    return http_get(pgpulse.port(), "/").body.find("it_page_tenant") != std::string::npos &&
+           http_get(pgpulse.port(), "/").body.find("it-page-") != std::string::npos;
+  }, 15s));
+  std::this_thread::sleep_for(2s);  // a few points for the sparkline
+  std::string url = "http://127.0.0.1:" + std::to_string(pgpulse.port()) + "/";
+  std::string screenshot = std::filesystem::absolute("status-page.png").string();
+  std::vector<std::string> chromium{"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                                    "--disable-component-update", "--disable-sync",
+                                    "--user-data-dir=" + write_temp_file("chromium-profile-unused", "") + ".d",
+                                    "--window-size=1280,1600"};
+  auto dump = chromium;
+  dump.insert(dump.end(), {"--dump-dom", url});
+  std::string dom;
+  CHECK(run_command(dump, dom) == 0);
+  auto shot = chromium;
+  shot.insert(shot.end(), {"--screenshot=" + screenshot, url});
+  std::string shot_output;
+  CHECK(run_command(shot, shot_output) == 0);
+  admin.exec("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'it-page-%'");
+  admin.exec("DROP TABLE it_page_tenant");
+
+  CHECK(dom.find("<h1>pgpulse status</h1>") != std::string::npos);
+  CHECK(dom.find("<section id=\"target-main\"><h2>main <span class=\"badge critical\">critical</span>") !=
+        std::string::npos);  // the unprotected tenant table makes it critical
+  CHECK(dom.find("class=\"num saturation\"") != std::string::npos);
+  CHECK(dom.find("<polyline") != std::string::npos);
+  CHECK(dom.find("it-page-&lt;b&gt;sleeper&lt;/b&gt;") != std::string::npos);  // escaped, not markup
+  CHECK(dom.find("<b>sleeper</b>") == std::string::npos);
+  CHECK(dom.find("postgres</code>") == std::string::npos);
+  CHECK(dom.find("public.it_page_tenant") != std::string::npos);
+  CHECK(dom.find("href=\"/diagnose\"") != std::string::npos);
+  CHECK(dom.find("<td>rls</td>") != std::string::npos);  // collector health
+  REQUIRE(std::filesystem::exists(screenshot));
+  CHECK(std::filesystem::file_size(screenshot) > 10000);
+  WARN("status page screenshot: " << screenshot);
+}
