@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-scripts/setup.sh
+# chromium: the status page is checked in a real headless browser.
+EXTRA_PACKAGES="chromium ${EXTRA_PACKAGES:-}" scripts/setup.sh
 
 echo "==> unit tests"
 (cd build && ctest -L unit --output-on-failure -j"$(nproc)")
