@@ -83,6 +83,22 @@ IdleTrendReport update_idle_trend(IdleTrendState& state, const ActivitySample& s
     report.verdicts[it->first] = assess_leak(points, rule);
     ++it;
   }
+  // Bounded memory whatever the churn of application names: beyond four times the label limit,
+  // forget the windows of applications absent from this poll with the smallest last count.
+  const std::size_t cap = 4 * label_limit + 1;
+  while (state.by_application.size() > cap) {
+    auto victim = state.by_application.end();
+    for (auto it = state.by_application.begin(); it != state.by_application.end(); ++it) {
+      if (report.counts.idle_by_application.count(it->first)) continue;
+      if (victim == state.by_application.end() ||
+          it->second.points().back().value < victim->second.points().back().value) {
+        victim = it;
+      }
+    }
+    if (victim == state.by_application.end()) break;
+    report.verdicts.erase(victim->first);
+    state.by_application.erase(victim);
+  }
   state.client_backends.add(now, static_cast<double>(report.counts.client_backends));
   state.client_backends.prune(now, rule.window_seconds);
   report.exhaustion_eta_seconds =

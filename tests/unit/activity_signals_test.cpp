@@ -108,6 +108,17 @@ TEST_CASE("applications whose idle count stayed zero for a whole window are forg
   CHECK(state.by_application.count("gone") == 0);
 }
 
+TEST_CASE("the trend keeps a bounded number of application windows however names churn") {
+  IdleTrendState state;
+  LeakRule rule{600, 3, 0.8};
+  for (int t = 0; t < 200; ++t) {  // a new application name every poll
+    update_idle_trend(state, sample_of({row(t, "job-" + std::to_string(t), "idle")}, kNow + t),
+                      ServerLimits{100, 3, 0}, rule, 5);
+  }
+  CHECK(state.by_application.size() <= 21);
+  CHECK(state.by_application.count("job-199") == 1);  // the current one is always kept
+}
+
 TEST_CASE("long queries and transactions per database with threshold counts") {
   auto s = sample_of({row(1, "web", "active", 400), row(2, "web", "active", 40),
                       row(3, "web", "active", 1, "other_db"), row(4, "batch", "idle in transaction", 600)});
