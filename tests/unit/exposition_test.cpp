@@ -15,7 +15,7 @@ namespace {
 
 std::string render_one(const std::string& target, const std::string& label_value) {
   Families families;
-  add_sample(add_gauge(families, "pgpulse_test", "A test gauge."),
+  add_sample(add_gauge(families, "example_gauge", "A test gauge."),
              {{"application_name", label_value}}, 1);
   auto rendered = render_families(target, std::move(families));
   REQUIRE(rendered.size() == 1);
@@ -40,8 +40,8 @@ bool valid_utf8(const std::string& s) {
 
 TEST_CASE("hostile label values are escaped or repaired") {
   CHECK(render_one("t", "a\"b") ==
-        "# HELP pgpulse_test A test gauge.\n# TYPE pgpulse_test gauge\n"
-        "pgpulse_test{target=\"t\",application_name=\"a\\\"b\"} 1\n");
+        "# HELP example_gauge A test gauge.\n# TYPE example_gauge gauge\n"
+        "example_gauge{target=\"t\",application_name=\"a\\\"b\"} 1\n");
   CHECK(render_one("t", "back\\slash").find("application_name=\"back\\\\slash\"") !=
         std::string::npos);
   CHECK(render_one("t", "new\nline").find("application_name=\"new\\nline\"") != std::string::npos);
