@@ -28,7 +28,11 @@ struct ActivityRow {
   std::vector<int> blocked_by;  // pg_blocking_pids(), only for backends waiting on a lock
   bool is_self = false;         // pgpulse's own backend
 
-  bool is_client() const { return backend_type == "client backend"; }
+  // Without pg_read_all_stats (pg_monitor) another role's session shows its role but a NULL
+  // backend_type: still a client holding a slot. Background processes have no role.
+  bool is_client() const {
+    return backend_type == "client backend" || (backend_type.empty() && !usename.empty());
+  }
 };
 
 struct ActivitySample {

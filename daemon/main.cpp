@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "collectors/snapshot_store.hpp"
 #include "config/config_loader.hpp"
@@ -104,6 +105,10 @@ int main(int argc, char** argv) {
   }
   const auto& config = loaded.config;
   if (cli.action == config::Action::CheckConfig) {
+    if (auto web = exporter::load_web_config(config.web_config_file); !web.ok()) {
+      std::cerr << "pgpulse: invalid web configuration:\n" << web.error_text();
+      return 2;
+    }
     std::cout << "configuration OK"
               << (config.config_file.empty() ? "" : " (" + config.config_file + ")") << "\n";
     print_targets(config);
@@ -115,24 +120,32 @@ int main(int argc, char** argv) {
     return daemon::run_check(config);
   }
 
+  auto web = exporter::load_web_config(config.web_config_file);  // TLS and basic auth
+  if (!web.ok()) {
+    std::cerr << "pgpulse: invalid web configuration:\n" << web.error_text();
+    return 2;
+  }
   daemon::setup_logging(config.log_level, config.log_format);
   collectors::SnapshotStore store;
   daemon::Daemon daemon(store);
   daemon.publish_process_metrics(true, unix_now());
   exporter::Routes routes(store);
-  exporter::HttpServer server([&routes](const exporter::HttpRequest& r) { return routes.handle(r); });
+  std::optional<exporter::HttpServer> server;
   try {
-    server.start(config.listen_address);
+    server.emplace([&routes](const exporter::HttpRequest& r) { return routes.handle(r); },
+                   exporter::HttpLimits{}, web.config);
+    server->start(config.listen_address);
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;
   }
-  spdlog::info("pgpulse {} listening on {} (port {}), {} target(s)", PGPULSE_VERSION,
-               config.listen_address, server.port(), config.targets.size());
+  spdlog::info("pgpulse {} listening on {} (port {}, {}{}), {} target(s)", PGPULSE_VERSION,
+               config.listen_address, server->port(), web.config.tls ? "https" : "http",
+               web.config.basic_auth_users.empty() ? "" : ", basic auth", config.targets.size());
   daemon.apply(config);
   serve_until_stopped(daemon, args, env, config, signals);
   daemon.stop();
-  server.stop();
+  server->stop();
   spdlog::info("stopped");
   return 0;
 }

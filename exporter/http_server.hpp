@@ -1,12 +1,21 @@
 #pragma once
 // A small Beast HTTP/1.1 server with hard bounds: concurrent connections, header size, body size
-// and per-request time, so slow or hostile clients cannot starve Prometheus' scrapes.
+// and per-request time, so slow or hostile clients cannot starve Prometheus' scrapes. Optional TLS
+// and basic auth from a web config file (exporter/web_config.hpp).
+//
+// Connection limit: when max_connections are open, a new connection evicts the oldest one that is
+// still waiting for (or slowly sending) its request, so slowloris clients holding every slot cannot
+// lock Prometheus out; only when every open connection is busy answering is the new one refused.
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
+
+#include "exporter/web_config.hpp"
 
 namespace pgpulse::exporter {
 
@@ -25,20 +34,32 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct HttpLimits {
   std::size_t max_connections = 512;
-  std::size_t max_header_bytes = 8 * 1024;
-  std::size_t max_body_bytes = 4 * 1024;
-  int read_timeout_seconds = 10;  // a request must arrive whole within this (slowloris)
+  std::size_t max_header_bytes = 8 * 1024;  // request line and headers; more gets 431
+  std::size_t max_body_bytes = 4 * 1024;    // more gets 413
+  // A request (TLS handshake included) must arrive whole within this, counted from the end of the
+  // previous response on a keep-alive connection: slowloris clients and idle keep-alive
+  // connections are closed after it.
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds write_timeout{30000};  // a client that does not read its response
+  std::size_t max_pending_password_checks =
+      32;  // bcrypt runs off the I/O threads, this many queued
   int threads = 2;
 };
 
+// Paths served without basic auth: liveness probes must not need credentials, and "ok" tells
+// nothing. /readyz names targets and errors, so it is protected like /metrics.
+inline const std::vector<std::string> kUnauthenticatedPaths{"/healthz"};
+
 class HttpServer {
  public:
-  HttpServer(HttpHandler handler, HttpLimits limits = {});
+  // Throws std::runtime_error when the web config's TLS material does not load.
+  HttpServer(HttpHandler handler, HttpLimits limits = {}, WebConfig web = {});
   ~HttpServer();
   // Binds "host:port" (port 0 picks a free one); throws std::runtime_error with the reason.
   void start(const std::string& listen_address);
   void stop();
   unsigned short port() const;
+  std::size_t open_connections() const;  // for tests and the soak script's expectations
 
  private:
   struct Impl;

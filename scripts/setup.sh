@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates curl
   libpq-dev prometheus-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
-  libboost-dev libboost-system-dev catch2
+  libboost-dev libboost-system-dev catch2 libssl-dev libcrypt-dev openssl
   postgresql-15 prometheus
 )
 PACKAGES+=(${EXTRA_PACKAGES:-})
