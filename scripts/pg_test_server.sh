@@ -22,10 +22,11 @@ as_server_user() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Below the kernel's ephemeral range (32768+), where a client socket may hold the port anyway.
 free_port() {
   local port
   for _ in $(seq 1 200); do
-    port=$(( 20000 + RANDOM % 40000 ))
+    port=$(( 20000 + RANDOM % 12000 ))
     port_in_use "$port" || { echo "$port"; return; }
   done
   echo "no free port found" >&2; exit 1
@@ -79,9 +80,24 @@ ENV
 
 case "$command_name" in
   start)
-    if [ ! -f "$data/PG_VERSION" ]; then init_cluster "${3:-$(free_port)}"; fi
-    as_server_user "$PG_BIN/pg_ctl" -D "$data" -l "$dir/log/postgresql.log" -w -t 60 start \
-      >/dev/null || { tail -20 "$dir/log/postgresql.log" >&2; exit 1; }
+    fresh=""
+    if [ ! -f "$data/PG_VERSION" ]; then init_cluster "${3:-$(free_port)}"; fresh=1; fi
+    for attempt in 1 2 3 4 5; do
+      if as_server_user "$PG_BIN/pg_ctl" -D "$data" -l "$dir/log/postgresql.log" -w -t 60 start \
+          >/dev/null; then
+        break
+      fi
+      # Another process took the port since we picked it: a new cluster can take another one.
+      if [ -n "$fresh" ] && [ -z "${3:-}" ] && [ "$attempt" -lt 5 ] &&
+          tail -5 "$dir/log/postgresql.log" | grep -q "Address already in use"; then
+        port=$(free_port)
+        sed -i "s/^port = .*/port = $port/" "$data/postgresql.conf"
+        echo "$port" >"$dir/port"
+        continue
+      fi
+      tail -20 "$dir/log/postgresql.log" >&2
+      exit 1
+    done
     if ! as_server_user "$PG_BIN/psql" -h "$socket" -p "$(cat "$dir/port")" -U postgres -Atqc \
         "SELECT 1 FROM pg_roles WHERE rolname = 'password_auth'" postgres | grep -q 1; then
       as_server_user "$PG_BIN/psql" -h "$socket" -p "$(cat "$dir/port")" -U postgres -qc \
