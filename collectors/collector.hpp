@@ -19,8 +19,8 @@
 namespace pgpulse::collectors {
 
 struct CollectorOutput {
-  Families families;  // without the target label: the runner adds it
-  nlohmann::json details;        // optional structured data (e.g. /activity); null when none
+  Families families;       // without the target label: the runner adds it
+  nlohmann::json details;  // optional structured data (e.g. /activity); null when none
 };
 
 // What one scheduler tick offers the collectors due in it.

@@ -16,7 +16,9 @@ double saturation_ratio(long client_backends, long max_connections, long reserve
 
 namespace {
 
-std::string state_label(const ActivityRow& row) { return row.state.empty() ? "unknown" : row.state; }
+std::string state_label(const ActivityRow& row) {
+  return row.state.empty() ? "unknown" : row.state;
+}
 
 std::vector<LimitUsage> usage_for(const std::vector<ConnectionLimit>& limits, const char* kind,
                                   const std::map<std::string, long>& counts, std::size_t cap) {
@@ -110,13 +112,14 @@ Families connection_families(const ConnectionsSummary& s) {
   }
   auto limit_families = [&](const std::vector<LimitUsage>& usage, const char* kind,
                             const char* label) {
-    auto& limit = add_gauge(families, std::string("pgpulse_") + kind + "_connection_limit",
-                            std::string("Connection limit set on the ") + kind + " (" +
-                                (std::string(kind) == "database" ? "datconnlimit" : "rolconnlimit") +
-                                "), only where one is set.");
-    auto& ratio = add_gauge(families, std::string("pgpulse_") + kind + "_connection_saturation_ratio",
-                            std::string("Client backends of the ") + kind +
-                                " / its connection limit.");
+    auto& limit =
+        add_gauge(families, std::string("pgpulse_") + kind + "_connection_limit",
+                  std::string("Connection limit set on the ") + kind + " (" +
+                      (std::string(kind) == "database" ? "datconnlimit" : "rolconnlimit") +
+                      "), only where one is set.");
+    auto& ratio =
+        add_gauge(families, std::string("pgpulse_") + kind + "_connection_saturation_ratio",
+                  std::string("Client backends of the ") + kind + " / its connection limit.");
     for (const auto& u : usage) {
       add_sample(limit, {{label, u.name}}, static_cast<double>(u.limit));
       add_sample(ratio, {{label, u.name}}, u.ratio);
@@ -140,13 +143,16 @@ nlohmann::json connections_details(const ConnectionsSummary& s) {
                      [](const auto& a, const auto& b) { return a.second > b.second; });
     if (ranked.size() > 5) ranked.resize(5);
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& [name, count] : ranked) list.push_back({{label, name}, {"connections", count}});
+    for (const auto& [name, count] : ranked)
+      list.push_back({{label, name}, {"connections", count}});
     return list;
   };
   auto limits = [](const std::vector<LimitUsage>& usage) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& u : usage) {
-      list.push_back({{"name", u.name}, {"limit", u.limit}, {"connections", u.connections},
+      list.push_back({{"name", u.name},
+                      {"limit", u.limit},
+                      {"connections", u.connections},
                       {"ratio", std::isinf(u.ratio) ? 1e9 : u.ratio}});
     }
     return list;

@@ -22,7 +22,7 @@ struct ConnectionsSummary {
   // (datname, usename, application_name, state) -> client backends, labels already folded.
   std::map<std::tuple<std::string, std::string, std::string, std::string>, long> connections;
   std::map<std::string, std::size_t> folded_values;  // label -> distinct values folded
-  long client_backends = 0;  // including pgpulse's own: it holds a slot too
+  long client_backends = 0;                          // including pgpulse's own: it holds a slot too
   ServerLimits limits;
   double saturation = 0;
   std::vector<LimitUsage> databases;

@@ -62,20 +62,24 @@ DiagnosisStep skipped(std::string id, std::string title, std::string why) {
 
 DiagnosisStep health_step(const TargetHealth& h) {
   DiagnosisStep step{"health", "Is the database up?", Severity::Ok, "", ""};
-  bool unreachable = !h.up && (h.last_error_reason == "refused" || h.last_error_reason == "timeout" ||
-                               h.last_error_reason == "other" || h.last_error_reason.empty());
+  bool unreachable =
+      !h.up && (h.last_error_reason == "refused" || h.last_error_reason == "timeout" ||
+                h.last_error_reason == "other" || h.last_error_reason.empty());
   if (h.up) {
-    step.finding = "PostgreSQL answers (server_version_num " + std::to_string(h.server_version) + ")";
+    step.finding =
+        "PostgreSQL answers (server_version_num " + std::to_string(h.server_version) + ")";
   } else if (unreachable) {
     step.severity = Severity::Critical;
-    step.finding = "PostgreSQL does not answer (" +
-                   (h.last_error_reason.empty() ? std::string("no attempt yet") : h.last_error_reason) +
-                   "): " + h.last_error;
-    step.action = h.last_error_reason == "timeout"
-                      ? "The server or the network hangs: pg_isready -h <host> -p <port>; check the "
-                        "host's load and the server log for a stuck checkpoint or full disk."
-                      : "Is the server running? pg_isready -h <host> -p <port>; systemctl status "
-                        "postgresql; read the server log; check host, port and firewall.";
+    step.finding =
+        "PostgreSQL does not answer (" +
+        (h.last_error_reason.empty() ? std::string("no attempt yet") : h.last_error_reason) +
+        "): " + h.last_error;
+    step.action =
+        h.last_error_reason == "timeout"
+            ? "The server or the network hangs: pg_isready -h <host> -p <port>; check the "
+              "host's load and the server log for a stuck checkpoint or full disk."
+            : "Is the server running? pg_isready -h <host> -p <port>; systemctl status "
+              "postgresql; read the server log; check host, port and firewall.";
   } else {
     step.finding = "the server answered, but refused the connection (see connectivity)";
   }
@@ -87,21 +91,25 @@ DiagnosisStep connectivity_step(const TargetHealth& h) {
   double failures = 0;
   for (const auto& [reason, count] : h.connect_errors) failures += count;
   if (h.up) {
-    step.finding = "connected" + (failures > 0 ? " (" + std::to_string(static_cast<long>(failures)) +
-                                                     " failed attempts since pgpulse started)"
-                                               : std::string());
+    step.finding =
+        "connected" + (failures > 0 ? " (" + std::to_string(static_cast<long>(failures)) +
+                                          " failed attempts since pgpulse started)"
+                                    : std::string());
     return step;
   }
   step.severity = Severity::Critical;
-  step.finding = "cannot connect: " + (h.last_error_reason.empty() ? "unknown" : h.last_error_reason);
+  step.finding =
+      "cannot connect: " + (h.last_error_reason.empty() ? "unknown" : h.last_error_reason);
   if (h.last_error_reason == "auth_failed") {
-    step.action = "Authentication failed: check the password (password_file, ~/.pgpass) and "
-                  "pg_hba.conf for this user, host and database; the server log says which rule "
-                  "rejected it.";
+    step.action =
+        "Authentication failed: check the password (password_file, ~/.pgpass) and "
+        "pg_hba.conf for this user, host and database; the server log says which rule "
+        "rejected it.";
   } else if (h.last_error_reason == "too_many_connections") {
-    step.action = "Every slot is taken: SELECT usename, application_name, state, count(*) FROM "
-                  "pg_stat_activity GROUP BY 1,2,3 ORDER BY 4 DESC; terminate idle leakers with "
-                  "pg_terminate_backend(pid); reserve a slot for monitoring (see README).";
+    step.action =
+        "Every slot is taken: SELECT usename, application_name, state, count(*) FROM "
+        "pg_stat_activity GROUP BY 1,2,3 ORDER BY 4 DESC; terminate idle leakers with "
+        "pg_terminate_backend(pid); reserve a slot for monitoring (see README).";
   } else if (h.last_error_reason == "refused") {
     step.action = "Nothing listens: check that PostgreSQL runs and listen_addresses/port match.";
   } else if (h.last_error_reason == "timeout") {
@@ -122,16 +130,18 @@ DiagnosisStep connections_step(const DiagnosisInput& input) {
   std::string holders;
   for (const auto& app : d->value("top_applications", nlohmann::json::array())) {
     auto name = app.value("application_name", std::string());
-    holders += (holders.empty() ? "" : ", ") + (name.empty() ? std::string("(no application_name)") : name) +
-               " " + std::to_string(app.value("connections", 0L));
+    holders += (holders.empty() ? "" : ", ") +
+               (name.empty() ? std::string("(no application_name)") : name) + " " +
+               std::to_string(app.value("connections", 0L));
   }
   std::string users;
   for (const auto& user : d->value("top_users", nlohmann::json::array())) {
     users += (users.empty() ? "" : ", ") + user.value("usename", std::string()) + " " +
              std::to_string(user.value("connections", 0L));
   }
-  step.finding = std::to_string(used) + " of " + std::to_string(usable) + " usable slots in use (saturation " +
-                 fmt_ratio(saturation) + ")" + (holders.empty() ? "" : "; by application: " + holders) +
+  step.finding = std::to_string(used) + " of " + std::to_string(usable) +
+                 " usable slots in use (saturation " + fmt_ratio(saturation) + ")" +
+                 (holders.empty() ? "" : "; by application: " + holders) +
                  (users.empty() ? "" : "; by role: " + users);
   if (saturation >= 0.95) {
     step.severity = Severity::Critical;
@@ -142,18 +152,20 @@ DiagnosisStep connections_step(const DiagnosisInput& input) {
     for (const auto& limit : d->value(kind, nlohmann::json::array())) {
       if (limit.value("ratio", 0.0) >= 0.9) {
         step.severity = std::max(step.severity, Severity::Warning);
-        step.finding += "; " + std::string(kind == std::string("database_limits") ? "database " : "role ") +
-                        limit.value("name", std::string()) + " at " +
-                        std::to_string(limit.value("connections", 0L)) + "/" +
-                        std::to_string(limit.value("limit", 0L)) + " of its connection limit";
+        step.finding +=
+            "; " + std::string(kind == std::string("database_limits") ? "database " : "role ") +
+            limit.value("name", std::string()) + " at " +
+            std::to_string(limit.value("connections", 0L)) + "/" +
+            std::to_string(limit.value("limit", 0L)) + " of its connection limit";
       }
     }
   }
   if (step.severity != Severity::Ok) {
-    step.action = "psql -c \"SELECT application_name, usename, state, count(*) FROM pg_stat_activity "
-                  "WHERE backend_type = 'client backend' GROUP BY 1,2,3 ORDER BY 4 DESC\"; shrink "
-                  "the largest pools or put PgBouncer in front; terminate idle sessions with "
-                  "pg_terminate_backend(pid).";
+    step.action =
+        "psql -c \"SELECT application_name, usename, state, count(*) FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend' GROUP BY 1,2,3 ORDER BY 4 DESC\"; shrink "
+        "the largest pools or put PgBouncer in front; terminate idle sessions with "
+        "pg_terminate_backend(pid).";
   }
   return step;
 }
@@ -186,10 +198,11 @@ DiagnosisStep idle_step(const DiagnosisInput& input) {
   }
   if (!input.has_history) step.finding += " (leak trends need history: see the daemon's /diagnose)";
   if (step.severity != Severity::Ok) {
-    step.action = "psql -c \"SELECT pid, application_name, usename, state, now() - state_change AS "
-                  "age, left(query, 60) FROM pg_stat_activity WHERE state LIKE 'idle%' ORDER BY "
-                  "state_change LIMIT 20\"; fix the application that does not return connections "
-                  "(missing session.close() / commit); set idle_in_transaction_session_timeout.";
+    step.action =
+        "psql -c \"SELECT pid, application_name, usename, state, now() - state_change AS "
+        "age, left(query, 60) FROM pg_stat_activity WHERE state LIKE 'idle%' ORDER BY "
+        "state_change LIMIT 20\"; fix the application that does not return connections "
+        "(missing session.close() / commit); set idle_in_transaction_session_timeout.";
   }
   return step;
 }
@@ -202,7 +215,8 @@ DiagnosisStep queries_step(const DiagnosisInput& input) {
   if (q) {
     double longest = q->value("longest_query_seconds", 0.0);
     double transaction = q->value("longest_transaction_seconds", 0.0);
-    step.finding = "longest query " + fmt_seconds(longest) + ", oldest transaction " + fmt_seconds(transaction);
+    step.finding = "longest query " + fmt_seconds(longest) + ", oldest transaction " +
+                   fmt_seconds(transaction);
     double limit = long_query_limit(input);
     if (longest >= limit || transaction >= 6 * limit) {
       step.severity = Severity::Warning;
@@ -211,8 +225,8 @@ DiagnosisStep queries_step(const DiagnosisInput& input) {
     if (!offenders.empty() && step.severity != Severity::Ok) {
       const auto& o = offenders[0];
       step.finding += "; worst: pid " + std::to_string(o.value("pid", 0)) + " (" +
-                      o.value("application_name", std::string()) + ", " + o.value("usename", std::string()) +
-                      "): " + o.value("query", std::string());
+                      o.value("application_name", std::string()) + ", " +
+                      o.value("usename", std::string()) + "): " + o.value("query", std::string());
     }
   }
   if (l) {
@@ -230,10 +244,11 @@ DiagnosisStep queries_step(const DiagnosisInput& input) {
     }
   }
   if (step.severity != Severity::Ok) {
-    step.action = "psql -c \"SELECT pid, pg_blocking_pids(pid), state, now() - query_start AS "
-                  "runtime, left(query, 80) FROM pg_stat_activity WHERE state <> 'idle' ORDER BY "
-                  "query_start\"; cancel with pg_cancel_backend(pid), or end the root blocker's "
-                  "session with pg_terminate_backend(pid); see /activity for the blocking tree.";
+    step.action =
+        "psql -c \"SELECT pid, pg_blocking_pids(pid), state, now() - query_start AS "
+        "runtime, left(query, 80) FROM pg_stat_activity WHERE state <> 'idle' ORDER BY "
+        "query_start\"; cancel with pg_cancel_backend(pid), or end the root blocker's "
+        "session with pg_terminate_backend(pid); see /activity for the blocking tree.";
   }
   return step;
 }
@@ -243,7 +258,8 @@ DiagnosisStep pools_step(const DiagnosisInput& input) {
   if (!d || d->value("pools", nlohmann::json::array()).empty()) {
     return DiagnosisStep{"pools", "Pool budgets", Severity::Ok,
                          "no pools configured (declare pool_size and max_overflow per application "
-                         "under pools: to check them)", ""};
+                         "under pools: to check them)",
+                         ""};
   }
   DiagnosisStep step{"pools", "Pool budgets", Severity::Ok, "", ""};
   double overcommit = d->value("overcommit", 0.0);
@@ -253,14 +269,16 @@ DiagnosisStep pools_step(const DiagnosisInput& input) {
     if (pool.value("utilization", 0.0) > 1) {
       step.severity = std::max(step.severity, Severity::Warning);
       step.finding += "; " + pool.value("name", std::string()) + " holds " +
-                      std::to_string(pool.value("connections", 0L)) + " connections, over its budget of " +
+                      std::to_string(pool.value("connections", 0L)) +
+                      " connections, over its budget of " +
                       std::to_string(pool.value("budget", 0L));
     }
   }
   if (step.severity != Severity::Ok) {
-    step.action = "Reduce replicas x (pool_size + max_overflow) until the sum fits max_connections "
-                  "minus reserved slots, or raise max_connections (restart) / add PgBouncer; an "
-                  "application over its own budget opens connections outside its pool.";
+    step.action =
+        "Reduce replicas x (pool_size + max_overflow) until the sum fits max_connections "
+        "minus reserved slots, or raise max_connections (restart) / add PgBouncer; an "
+        "application over its own budget opens connections outside its pool.";
   }
   return step;
 }
@@ -281,11 +299,13 @@ DiagnosisStep rls_step(const DiagnosisInput& input) {
                t.value("schema", std::string()) + "." + t.value("table", std::string()) + " (" +
                t.value("status", std::string()) + ")";
     }
-    step.finding = std::to_string(unprotected.size()) + " tenant table(s) without RLS in force: " + names;
-    step.action = "ALTER TABLE <table> ENABLE ROW LEVEL SECURITY; and make sure it has a policy "
-                  "(CREATE POLICY tenant_isolation ON <table> USING (tenant_id = "
-                  "current_setting('app.tenant_id')::int)); check with \\d+ <table> and "
-                  "SELECT * FROM pg_policies WHERE tablename = '<table>'.";
+    step.finding =
+        std::to_string(unprotected.size()) + " tenant table(s) without RLS in force: " + names;
+    step.action =
+        "ALTER TABLE <table> ENABLE ROW LEVEL SECURITY; and make sure it has a policy "
+        "(CREATE POLICY tenant_isolation ON <table> USING (tenant_id = "
+        "current_setting('app.tenant_id')::int)); check with \\d+ <table> and "
+        "SELECT * FROM pg_policies WHERE tablename = '<table>'.";
   }
   for (const auto& role : d->value("bypass_roles", nlohmann::json::array())) {
     if (role.value("reason", std::string()) == "bypassrls") {
@@ -295,7 +315,8 @@ DiagnosisStep rls_step(const DiagnosisInput& input) {
   }
   if (d->value("monitoring_role_superuser", false)) {
     step.severity = std::max(step.severity, Severity::Warning);
-    step.finding += "; pgpulse connects as a superuser (GRANT pg_monitor to a dedicated role instead)";
+    step.finding +=
+        "; pgpulse connects as a superuser (GRANT pg_monitor to a dedicated role instead)";
   }
   return step;
 }
@@ -317,7 +338,8 @@ TargetReport diagnose(const DiagnosisInput& input) {
     for (auto [id, title] : {std::pair{"connections", "Connections and saturation"},
                              {"idle", "Idle connections and leaks"},
                              {"queries_and_locks", "Long queries and locks"},
-                             {"pools", "Pool budgets"}, {"rls", "Row-level security"}}) {
+                             {"pools", "Pool budgets"},
+                             {"rls", "Row-level security"}}) {
       report.steps.push_back(skipped(id, title, "not connected"));
     }
   }
@@ -337,13 +359,19 @@ nlohmann::json report_json(const std::vector<TargetReport>& reports) {
   for (const auto& r : reports) {
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : r.steps) {
-      steps.push_back({{"id", s.id}, {"title", s.title}, {"severity", severity_label(s.severity)},
-                       {"finding", s.finding}, {"action", s.action}});
+      steps.push_back({{"id", s.id},
+                       {"title", s.title},
+                       {"severity", severity_label(s.severity)},
+                       {"finding", s.finding},
+                       {"action", s.action}});
     }
-    targets.push_back({{"target", r.target}, {"verdict", severity_label(r.verdict)}, {"steps", steps}});
+    targets.push_back(
+        {{"target", r.target}, {"verdict", severity_label(r.verdict)}, {"steps", steps}});
   }
   int code = exit_code_for(reports);
-  return {{"verdict", code == 2 ? "critical" : code == 1 ? "warning" : "ok"},
+  return {{"verdict", code == 2   ? "critical"
+                      : code == 1 ? "warning"
+                                  : "ok"},
           {"exit_code", code},
           {"targets", targets}};
 }
@@ -351,7 +379,7 @@ nlohmann::json report_json(const std::vector<TargetReport>& reports) {
 std::string report_text(const std::vector<TargetReport>& reports, bool color) {
   auto paint = [&](Severity s, std::string text) {
     if (!color) return text;
-    const char* code = s == Severity::Critical ? "\033[1;31m"
+    const char* code = s == Severity::Critical  ? "\033[1;31m"
                        : s == Severity::Warning ? "\033[1;33m"
                        : s == Severity::Ok      ? "\033[32m"
                                                 : "\033[2m";
@@ -372,7 +400,8 @@ std::string report_text(const std::vector<TargetReport>& reports, bool color) {
   };
   std::ostringstream out;
   for (const auto& r : reports) {
-    out << "target " << r.target << ": " << paint(r.verdict, std::string(severity_label(r.verdict))) << "\n";
+    out << "target " << r.target << ": " << paint(r.verdict, std::string(severity_label(r.verdict)))
+        << "\n";
     int n = 1;
     for (const auto& s : r.steps) {
       bool question = !s.title.empty() && s.title.back() == '?';

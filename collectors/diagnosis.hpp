@@ -17,7 +17,7 @@ enum class Severity { Skipped, Ok, Warning, Critical };
 std::string_view severity_label(Severity severity);
 
 struct DiagnosisStep {
-  std::string id;     // health, connectivity, connections, idle, queries_and_locks, pools, rls
+  std::string id;  // health, connectivity, connections, idle, queries_and_locks, pools, rls
   std::string title;
   Severity severity = Severity::Skipped;
   std::string finding;
@@ -33,7 +33,7 @@ struct TargetReport {
 struct DiagnosisInput {
   TargetHealth health;
   std::map<std::string, nlohmann::json> details;  // collector name -> details; missing: no data
-  bool has_history = true;  // false for a one-shot check: no trend window yet
+  bool has_history = true;                        // false for a one-shot check: no trend window yet
   // Queries running, and transactions idle, longer than this are findings (the largest of
   // long_queries.thresholds, 300 s by default).
   double long_query_seconds = 300;

@@ -10,12 +10,16 @@ namespace pgpulse::collectors {
 
 namespace {
 
-bool is_idle(const ActivityRow& row) { return row.state == "idle"; }
+bool is_idle(const ActivityRow& row) {
+  return row.state == "idle";
+}
 bool is_idle_in_transaction(const ActivityRow& row) {
   return row.state.rfind("idle in transaction", 0) == 0;  // also "(aborted)"
 }
 
-double age(double now, double since) { return std::isnan(since) ? 0.0 : std::max(0.0, now - since); }
+double age(double now, double since) {
+  return std::isnan(since) ? 0.0 : std::max(0.0, now - since);
+}
 
 }  // namespace
 
@@ -74,8 +78,8 @@ IdleTrendReport update_idle_trend(IdleTrendState& state, const ActivitySample& s
     it->second.add(now, current == report.counts.idle_by_application.end() ? 0.0 : current->second);
     it->second.prune(now, rule.window_seconds);
     const auto& points = it->second.points();
-    bool all_zero = std::all_of(points.begin(), points.end(),
-                                [](const TrendPoint& p) { return p.value == 0; });
+    bool all_zero =
+        std::all_of(points.begin(), points.end(), [](const TrendPoint& p) { return p.value == 0; });
     if (all_zero) {
       it = state.by_application.erase(it);
       continue;
@@ -101,10 +105,9 @@ IdleTrendReport update_idle_trend(IdleTrendState& state, const ActivitySample& s
   }
   state.client_backends.add(now, static_cast<double>(report.counts.client_backends));
   state.client_backends.prune(now, rule.window_seconds);
-  report.exhaustion_eta_seconds =
-      exhaustion_eta(fit_line(state.client_backends.points()),
-                     static_cast<double>(report.counts.client_backends),
-                     static_cast<double>(limits.usable()), rule.min_r2);
+  report.exhaustion_eta_seconds = exhaustion_eta(fit_line(state.client_backends.points()),
+                                                 static_cast<double>(report.counts.client_backends),
+                                                 static_cast<double>(limits.usable()), rule.min_r2);
   return report;
 }
 

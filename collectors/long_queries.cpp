@@ -11,7 +11,9 @@ namespace pgpulse::collectors {
 
 namespace {
 
-double age(double now, double since) { return std::isnan(since) ? 0.0 : std::max(0.0, now - since); }
+double age(double now, double since) {
+  return std::isnan(since) ? 0.0 : std::max(0.0, now - since);
+}
 
 std::string threshold_label(double seconds) {
   std::ostringstream out;
@@ -116,7 +118,8 @@ CollectorOutput LongQueriesCollector::collect(PollContext& context) {
   options.label_limit = context.label_limit();
   auto summary = summarize_long_queries(context.activity(), options);
   double longest_query = 0, longest_transaction = 0;
-  for (const auto& [datname, seconds] : summary.longest_query) longest_query = std::max(longest_query, seconds);
+  for (const auto& [datname, seconds] : summary.longest_query)
+    longest_query = std::max(longest_query, seconds);
   for (const auto& [datname, seconds] : summary.longest_transaction) {
     longest_transaction = std::max(longest_transaction, seconds);
   }

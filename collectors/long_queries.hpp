@@ -19,10 +19,10 @@ struct Offender {
 };
 
 struct LongQuerySummary {
-  std::map<std::string, double> longest_query;        // datname -> seconds
-  std::map<std::string, double> longest_transaction;  // datname -> seconds
+  std::map<std::string, double> longest_query;                    // datname -> seconds
+  std::map<std::string, double> longest_transaction;              // datname -> seconds
   std::map<std::pair<std::string, double>, long> over_threshold;  // (datname, threshold s)
-  std::vector<Offender> top;  // longest first
+  std::vector<Offender> top;                                      // longest first
   std::size_t folded_datnames = 0;
 };
 
@@ -33,7 +33,8 @@ struct LongQueryOptions {
   std::size_t label_limit = 50;
 };
 
-LongQuerySummary summarize_long_queries(const ActivitySample& sample, const LongQueryOptions& options);
+LongQuerySummary summarize_long_queries(const ActivitySample& sample,
+                                        const LongQueryOptions& options);
 Families long_query_families(const LongQuerySummary& summary);
 nlohmann::json offenders_json(const std::vector<Offender>& offenders);
 

@@ -5,7 +5,8 @@
 
 namespace pgpulse::collectors {
 
-PoolSummary summarize_pools(const ActivitySample& sample, const std::vector<config::PoolConfig>& pools,
+PoolSummary summarize_pools(const ActivitySample& sample,
+                            const std::vector<config::PoolConfig>& pools,
                             const ServerLimits& limits) {
   PoolSummary summary;
   long total_budget = 0;
@@ -13,7 +14,8 @@ PoolSummary summarize_pools(const ActivitySample& sample, const std::vector<conf
     PoolUsage usage{pool.name, pool.budget(), 0, 0};
     for (const auto& row : sample.rows) {
       if (!row.is_client() || row.is_self) continue;
-      bool app_matches = pool.application_name.empty() || row.application_name == pool.application_name;
+      bool app_matches =
+          pool.application_name.empty() || row.application_name == pool.application_name;
       bool user_matches = pool.usename.empty() || row.usename == pool.usename;
       if (app_matches && user_matches) ++usage.connections;
     }
@@ -58,7 +60,9 @@ CollectorOutput PoolsCollector::collect(PollContext& context) {
   auto summary = summarize_pools(context.activity(), pools_, context.settings().limits);
   nlohmann::json pools = nlohmann::json::array();
   for (const auto& p : summary.pools) {
-    pools.push_back({{"name", p.name}, {"budget", p.budget}, {"connections", p.connections},
+    pools.push_back({{"name", p.name},
+                     {"budget", p.budget},
+                     {"connections", p.connections},
                      {"utilization", std::isinf(p.utilization) ? 1e9 : p.utilization}});
   }
   return CollectorOutput{pool_families(summary),

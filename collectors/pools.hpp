@@ -22,7 +22,8 @@ struct PoolSummary {
   double overcommit = 0;  // sum of budgets / (max_connections - reserved)
 };
 
-PoolSummary summarize_pools(const ActivitySample& sample, const std::vector<config::PoolConfig>& pools,
+PoolSummary summarize_pools(const ActivitySample& sample,
+                            const std::vector<config::PoolConfig>& pools,
                             const ServerLimits& limits);
 Families pool_families(const PoolSummary& summary);
 

@@ -36,7 +36,7 @@ std::string normalize_query(std::string_view q, std::size_t max_length) {
     if (std::isspace(static_cast<unsigned char>(c))) {
       pending_space = true;
       ++i;
-    } else if (c == '\'' ) {  // 'string', with '' as an escaped quote; E'' and backslashes too
+    } else if (c == '\'') {  // 'string', with '' as an escaped quote; E'' and backslashes too
       bool backslashes = i > 0 && (q[i - 1] == 'E' || q[i - 1] == 'e');
       ++i;
       while (i < q.size()) {

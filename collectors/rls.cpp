@@ -102,17 +102,15 @@ RlsCollector::DatabaseScan RlsCollector::scan(pg::Connection& connection,
   auto policies_result = connection.query(kRlsPoliciesSql, interrupter);
   std::vector<PolicyRow> policies;
   for (int r = 0; r < policies_result.rows(); ++r) {
-    policies.push_back(PolicyRow{std::string(policies_result.text(r, 0)),
-                                 std::string(policies_result.text(r, 1)),
-                                 std::string(policies_result.text(r, 2)),
-                                 std::string(policies_result.text(r, 3)),
-                                 std::string(policies_result.text(r, 4)),
-                                 std::string(policies_result.text(r, 5)),
-                                 std::string(policies_result.text(r, 6)),
-                                 std::string(policies_result.text(r, 7))});
+    policies.push_back(PolicyRow{
+        std::string(policies_result.text(r, 0)), std::string(policies_result.text(r, 1)),
+        std::string(policies_result.text(r, 2)), std::string(policies_result.text(r, 3)),
+        std::string(policies_result.text(r, 4)), std::string(policies_result.text(r, 5)),
+        std::string(policies_result.text(r, 6)), std::string(policies_result.text(r, 7))});
   }
   auto& state = databases_[datname];
-  for (auto kind : {PolicyChangeKind::Added, PolicyChangeKind::Removed, PolicyChangeKind::Altered}) {
+  for (auto kind :
+       {PolicyChangeKind::Added, PolicyChangeKind::Removed, PolicyChangeKind::Altered}) {
     state.changes[kind];  // every change label exists from the first scan, at 0
   }
   if (state.has_baseline) {
@@ -169,9 +167,8 @@ CollectorOutput RlsCollector::collect(PollContext& context) {
     }
   }
   for (auto it = databases_.begin(); it != databases_.end();) {  // dropped databases
-    bool present = std::any_of(scans.begin(), scans.end(), [&](const DatabaseScan& s) {
-      return s.datname == it->first;
-    });
+    bool present = std::any_of(scans.begin(), scans.end(),
+                               [&](const DatabaseScan& s) { return s.datname == it->first; });
     it = present ? std::next(it) : databases_.erase(it);
   }
 
@@ -207,7 +204,8 @@ CollectorOutput RlsCollector::collect(PollContext& context) {
     add_sample(policies, db, static_cast<double>(s.posture.policies));
     add_sample(unprotected, db, static_cast<double>(s.posture.unprotected_tenant_tables));
     for (const auto& [kind, count] : databases_[s.datname].changes) {
-      add_sample(changes, {{"datname", s.datname}, {"change", std::string(change_label(kind))}}, count);
+      add_sample(changes, {{"datname", s.datname}, {"change", std::string(change_label(kind))}},
+                 count);
     }
     add_sample(heavy, db, static_cast<double>(s.seq_scan.size()));
     for (const auto& t : s.posture.tenant_tables) tenant_tables.emplace_back(s.datname, t);
@@ -224,7 +222,9 @@ CollectorOutput RlsCollector::collect(PollContext& context) {
                  t.rls_in_force() ? 1 : 0);
     }
     if (!t.rls_in_force()) {
-      unprotected_list.push_back({{"datname", datname}, {"schema", t.schema}, {"table", t.table},
+      unprotected_list.push_back({{"datname", datname},
+                                  {"schema", t.schema},
+                                  {"table", t.table},
                                   {"status", status_label(t.status)}});
     }
   }
@@ -237,9 +237,13 @@ CollectorOutput RlsCollector::collect(PollContext& context) {
     if (i < options_.seq_scan_top_n) {
       add_sample(ratio, {{"datname", datname}, {"schema", c.schema}, {"table", c.table}}, c.ratio);
     }
-    heavy_list.push_back({{"datname", datname}, {"schema", c.schema}, {"table", c.table},
-                          {"size_bytes", c.size_bytes}, {"seq_scan", c.seq_scan},
-                          {"seq_tup_read", c.seq_tup_read}, {"idx_tup_fetch", c.idx_tup_fetch},
+    heavy_list.push_back({{"datname", datname},
+                          {"schema", c.schema},
+                          {"table", c.table},
+                          {"size_bytes", c.size_bytes},
+                          {"seq_scan", c.seq_scan},
+                          {"seq_tup_read", c.seq_tup_read},
+                          {"idx_tup_fetch", c.idx_tup_fetch},
                           {"seq_ratio", c.ratio}});
   }
   add_sample(add_gauge(families, "pgpulse_rls_bypass_roles",
@@ -260,7 +264,8 @@ CollectorOutput RlsCollector::collect(PollContext& context) {
              {}, self_superuser ? 1 : 0);
   nlohmann::json databases = nlohmann::json::array();
   for (const auto& s : scans) {
-    databases.push_back({{"datname", s.datname}, {"ok", s.ok}, {"error", s.error}, {"tables", s.tables}});
+    databases.push_back(
+        {{"datname", s.datname}, {"ok", s.ok}, {"error", s.error}, {"tables", s.tables}});
   }
   return CollectorOutput{std::move(families),
                          {{"seq_scan_heavy", heavy_list},

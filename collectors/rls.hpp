@@ -30,7 +30,8 @@ extern const char* const kRlsPoliciesSql;
 
 class RlsCollector : public Collector {
  public:
-  explicit RlsCollector(RlsOptions options) : options_(std::move(options)), rule_(options_.tenant_tables) {}
+  explicit RlsCollector(RlsOptions options)
+      : options_(std::move(options)), rule_(options_.tenant_tables) {}
   CollectorOutput collect(PollContext& context) override;
 
  private:

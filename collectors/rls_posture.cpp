@@ -42,8 +42,9 @@ TenantRule::TenantRule(const std::vector<std::string>& table_patterns) {
 bool TenantRule::is_tenant(const TableRow& row) const {
   if (row.has_tenant_column) return true;
   std::string qualified = row.schema + "." + row.table;
-  return std::any_of(patterns_.begin(), patterns_.end(),
-                     [&](const std::regex& pattern) { return std::regex_match(qualified, pattern); });
+  return std::any_of(patterns_.begin(), patterns_.end(), [&](const std::regex& pattern) {
+    return std::regex_match(qualified, pattern);
+  });
 }
 
 RlsStatus classify(const TableRow& row, bool tenant) {
@@ -110,7 +111,7 @@ std::vector<SeqScanCandidate> seq_scan_candidates(const std::vector<TableRow>& r
   std::vector<SeqScanCandidate> candidates;
   for (const auto& row : rows) {
     if (!row.has_stats || row.size_bytes < rule.min_table_bytes) continue;
-    SeqScanCandidate c{row.schema, row.table, row.size_bytes, row.seq_scan, row.seq_tup_read,
+    SeqScanCandidate c{row.schema,        row.table, row.size_bytes, row.seq_scan, row.seq_tup_read,
                        row.idx_tup_fetch, 0};
     auto it = previous.find({row.schema, row.table});
     if (it != previous.end() && row.seq_tup_read >= it->second.seq_tup_read &&
@@ -125,7 +126,8 @@ std::vector<SeqScanCandidate> seq_scan_candidates(const std::vector<TableRow>& r
     if (c.ratio >= rule.min_ratio) candidates.push_back(std::move(c));
   }
   std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
-    return std::tie(b.seq_tup_read, a.schema, a.table) < std::tie(a.seq_tup_read, b.schema, b.table);
+    return std::tie(b.seq_tup_read, a.schema, a.table) <
+           std::tie(a.seq_tup_read, b.schema, b.table);
   });
   return candidates;
 }
@@ -134,7 +136,8 @@ ScanCounters counters_to_keep(const std::vector<TableRow>& rows, const SeqScanRu
   ScanCounters counters;
   for (const auto& row : rows) {
     if (row.has_stats && row.size_bytes >= rule.min_table_bytes) {
-      counters[{row.schema, row.table}] = SeqCounters{row.seq_scan, row.seq_tup_read, row.idx_tup_fetch};
+      counters[{row.schema, row.table}] =
+          SeqCounters{row.seq_scan, row.seq_tup_read, row.idx_tup_fetch};
     }
   }
   return counters;

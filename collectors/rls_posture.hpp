@@ -21,10 +21,17 @@ struct TableRow {
   long long seq_scan = 0, seq_tup_read = 0, idx_scan = 0, idx_tup_fetch = 0;
 };
 
-enum class RlsStatus { Protected, Forced, EnabledNoPolicy, PoliciesButDisabled, Unprotected, NotTenant };
-inline constexpr RlsStatus kAllStatuses[] = {RlsStatus::Protected,       RlsStatus::Forced,
-                                             RlsStatus::EnabledNoPolicy, RlsStatus::PoliciesButDisabled,
-                                             RlsStatus::Unprotected,     RlsStatus::NotTenant};
+enum class RlsStatus {
+  Protected,
+  Forced,
+  EnabledNoPolicy,
+  PoliciesButDisabled,
+  Unprotected,
+  NotTenant
+};
+inline constexpr RlsStatus kAllStatuses[] = {
+    RlsStatus::Protected,           RlsStatus::Forced,      RlsStatus::EnabledNoPolicy,
+    RlsStatus::PoliciesButDisabled, RlsStatus::Unprotected, RlsStatus::NotTenant};
 std::string_view status_label(RlsStatus status);
 
 // Which tables are tenant-scoped: a tenant column (found by the catalog query) or a name match.
@@ -42,13 +49,15 @@ RlsStatus classify(const TableRow& row, bool tenant);
 struct TenantTable {
   std::string schema, table;
   RlsStatus status;
-  bool rls_in_force() const { return status != RlsStatus::PoliciesButDisabled && status != RlsStatus::Unprotected; }
+  bool rls_in_force() const {
+    return status != RlsStatus::PoliciesButDisabled && status != RlsStatus::Unprotected;
+  }
 };
 
 struct DatabasePosture {
   std::map<RlsStatus, long> tables;  // every status present, zeros included
   long policies = 0;
-  long unprotected_tenant_tables = 0;  // tenant tables with RLS off, policies or not
+  long unprotected_tenant_tables = 0;      // tenant tables with RLS off, policies or not
   std::vector<TenantTable> tenant_tables;  // unprotected first, then by name
 };
 

@@ -27,7 +27,7 @@ struct Snapshot {
 class SnapshotStore {
  public:
   struct View {
-    std::uint64_t generation = 0;  // changes whenever any snapshot does
+    std::uint64_t generation = 0;                            // changes whenever any snapshot does
     std::vector<std::shared_ptr<const Snapshot>> snapshots;  // ordered by (target, collector)
   };
 
@@ -36,7 +36,8 @@ class SnapshotStore {
   void remove_target(const std::string& target);
   View view() const;
   std::uint64_t generation() const;
-  std::shared_ptr<const Snapshot> find(const std::string& target, const std::string& collector) const;
+  std::shared_ptr<const Snapshot> find(const std::string& target,
+                                       const std::string& collector) const;
 
  private:
   mutable std::mutex mutex_;

@@ -10,8 +10,8 @@
 namespace pgpulse::config {
 
 struct TargetConfig {
-  std::string name;           // the `target` label
-  std::string dsn;            // libpq conninfo or URI; may hold a password: log redact_dsn(dsn) only
+  std::string name;  // the `target` label
+  std::string dsn;   // libpq conninfo or URI; may hold a password: log redact_dsn(dsn) only
   std::string password_file;  // optional; its first line is the password
   bool operator==(const TargetConfig&) const = default;
 };
@@ -61,7 +61,7 @@ struct PoolConfig {
 // Row-level security posture and missing-index candidates, scanned per database.
 struct RlsConfig {
   std::vector<std::string> tenant_columns{"tenant_id"};  // a table with one is a tenant table
-  std::vector<std::string> tenant_tables;     // regexes over "schema.table", full match
+  std::vector<std::string> tenant_tables;                // regexes over "schema.table", full match
   std::vector<std::string> include_databases;  // empty: every connectable non-template database
   std::vector<std::string> exclude_databases;
   long max_table_series = 500;  // cap of pgpulse_rls_table_protected series per target
@@ -80,13 +80,13 @@ struct Config {
   std::string output = "text";  // `pgpulse check` report: text or json
   Millis interval{15000};
   PgConfig pg;
-  int label_max_values = 50;                         // distinct values per label before "other"
+  int label_max_values = 50;                          // distinct values per label before "other"
   std::map<std::string, CollectorConfig> collectors;  // every known collector, resolved
   IdleTrendConfig idle_trend;
   ActivityConfig activity;
   std::vector<PoolConfig> pools;
   RlsConfig rls;
-  std::string config_file;                           // empty when no file was given
+  std::string config_file;  // empty when no file was given
 
   bool operator==(const Config&) const = default;
 };

@@ -59,8 +59,8 @@ class Merger {
 
   LoadResult run() {
     for (const auto& info : infos_) {
-      result_.config.collectors[info.name] = CollectorConfig{info.default_enabled,
-                                                             info.default_interval};
+      result_.config.collectors[info.name] =
+          CollectorConfig{info.default_enabled, info.default_interval};
     }
     result_.errors = cli_.errors;
     load_file();
@@ -178,7 +178,8 @@ class Merger {
     if (it == file_.lists.end()) return;
     for (const auto& record : it->second) {
       PoolConfig pool;
-      for (const auto& [field, raw] : record.fields) {
+      for (const auto& [field, raw_value] : record.fields) {
+        const RawValue& raw = raw_value;  // clang < 16 cannot capture a structured binding
         std::string key = "pools." + field;
         auto number = [&](long& out, long minimum) {
           auto message = parse_int(raw.value, minimum, 100000, out);
@@ -208,8 +209,8 @@ class Merger {
         error(record.origin, "pools.application_name",
               "a pool needs an application_name or a usename to match connections");
       }
-      if (pool.name.empty()) pool.name = pool.application_name.empty() ? pool.usename
-                                                                        : pool.application_name;
+      if (pool.name.empty())
+        pool.name = pool.application_name.empty() ? pool.usename : pool.application_name;
       result_.config.pools.push_back(pool);
       pool_origins_.push_back(record.origin);
     }
@@ -377,7 +378,8 @@ std::string render_help(const std::vector<KeySpec>& schema,
   std::ostringstream out;
   out << "Usage: pgpulse [flags]          run the daemon\n"
          "       pgpulse check [flags]    run the incident runbook once against every target and\n"
-         "                                exit 0 healthy, 1 warning, 2 critical, 3 could not run\n\n"
+         "                                exit 0 healthy, 1 warning, 2 critical, 3 could not "
+         "run\n\n"
          "Watches PostgreSQL connections, locks and row-level security, and serves Prometheus\n"
          "metrics on /metrics. Precedence: flags > environment > config file > defaults.\n\n"
          "  --config FILE                 YAML config file (env PGPULSE_CONFIG)\n"

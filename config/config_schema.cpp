@@ -141,7 +141,8 @@ std::vector<std::string> split_list(const std::string& value) {
 
 std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) {
   std::vector<KeySpec> schema;
-  auto dsn = make("dsn", "", "PostgreSQL connection string or URI of the single target "
+  auto dsn = make("dsn", "",
+                  "PostgreSQL connection string or URI of the single target "
                   "(also DATA_SOURCE_NAME, and libpq's PG* variables when nothing is set)",
                   [](Config& config, const std::string& value) -> std::string {
                     auto parsed = parse_dsn(value);
@@ -158,7 +159,8 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                           for (auto& target : config.targets) target.name = value;
                           return "";
                         }));
-  schema.push_back(make("password_file", "", "file whose first line is the single target's password",
+  schema.push_back(make("password_file", "",
+                        "file whose first line is the single target's password",
                         [](Config& config, const std::string& value) -> std::string {
                           for (auto& target : config.targets) target.password_file = value;
                           return "";
@@ -192,9 +194,9 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                             [](Config& c) -> Millis& { return c.interval; }));
   schema.push_back(duration("pg.connect_timeout", "timeout to establish a connection", Millis{100},
                             [](Config& c) -> Millis& { return c.pg.connect_timeout; }));
-  schema.push_back(duration("pg.statement_timeout",
-                            "statement_timeout of every query (the client deadline adds 1s)",
-                            Millis{100}, [](Config& c) -> Millis& { return c.pg.statement_timeout; }));
+  schema.push_back(duration(
+      "pg.statement_timeout", "statement_timeout of every query (the client deadline adds 1s)",
+      Millis{100}, [](Config& c) -> Millis& { return c.pg.statement_timeout; }));
   schema.push_back(duration("pg.max_backoff", "cap of the reconnect backoff", Millis{100},
                             [](Config& c) -> Millis& { return c.pg.max_backoff; }));
   schema.push_back(make("labels.max_values", std::to_string(Config{}.label_max_values),
@@ -205,7 +207,8 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                           if (error.empty()) config.label_max_values = static_cast<int>(parsed);
                           return error;
                         }));
-  schema.push_back(duration("idle_trend.window", "window of the idle-connection trend", Millis{1000},
+  schema.push_back(duration("idle_trend.window", "window of the idle-connection trend",
+                            Millis{1000},
                             [](Config& c) -> Millis& { return c.idle_trend.window; }));
   schema.push_back(make("idle_trend.min_growth_per_minute", "0.5",
                         "idle connections per minute of steady growth that suggests a leak",
@@ -246,7 +249,8 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                         [](Config& config, const std::string& value) {
                           long parsed = 0;
                           auto error = parse_int(value, 16, 2048, parsed);
-                          if (error.empty()) config.activity.query_max_length = static_cast<int>(parsed);
+                          if (error.empty())
+                            config.activity.query_max_length = static_cast<int>(parsed);
                           return error;
                         }));
   auto list = [&](std::string key, std::string default_text, std::string help,
@@ -267,14 +271,18 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                             return "";
                           }));
   };
-  list("rls.tenant_columns", "tenant_id", "columns that make a table a tenant table",
-       [](Config& c) -> std::vector<std::string>& { return c.rls.tenant_columns; }, false);
-  list("rls.tenant_tables", "", "regexes over schema.table that are tenant tables too",
-       [](Config& c) -> std::vector<std::string>& { return c.rls.tenant_tables; }, true);
-  list("rls.databases.include", "<all>", "databases the rls collector visits",
-       [](Config& c) -> std::vector<std::string>& { return c.rls.include_databases; }, false);
-  list("rls.databases.exclude", "", "databases the rls collector skips",
-       [](Config& c) -> std::vector<std::string>& { return c.rls.exclude_databases; }, false);
+  list(
+      "rls.tenant_columns", "tenant_id", "columns that make a table a tenant table",
+      [](Config& c) -> std::vector<std::string>& { return c.rls.tenant_columns; }, false);
+  list(
+      "rls.tenant_tables", "", "regexes over schema.table that are tenant tables too",
+      [](Config& c) -> std::vector<std::string>& { return c.rls.tenant_tables; }, true);
+  list(
+      "rls.databases.include", "<all>", "databases the rls collector visits",
+      [](Config& c) -> std::vector<std::string>& { return c.rls.include_databases; }, false);
+  list(
+      "rls.databases.exclude", "", "databases the rls collector skips",
+      [](Config& c) -> std::vector<std::string>& { return c.rls.exclude_databases; }, false);
   auto integer = [&](std::string key, std::string help, long minimum, long maximum,
                      std::function<long&(Config&)> field) {
     Config defaults;
@@ -305,15 +313,14 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
     enabled.env = env_name_for(enabled.flag);
     enabled.boolean = true;
     schema.push_back(std::move(enabled));
-    schema.push_back(make("collector." + collector.name + ".interval",
-                          collector.default_interval.count() > 0
-                              ? format_duration(collector.default_interval)
-                              : "<interval>",
-                          "poll interval of the " + collector.name + " collector",
-                          [name = collector.name](Config& config, const std::string& value) {
-                            return parse_positive_duration(value, Millis{100},
-                                                           config.collectors[name].interval);
-                          }));
+    schema.push_back(
+        make("collector." + collector.name + ".interval",
+             collector.default_interval.count() > 0 ? format_duration(collector.default_interval)
+                                                    : "<interval>",
+             "poll interval of the " + collector.name + " collector",
+             [name = collector.name](Config& config, const std::string& value) {
+               return parse_positive_duration(value, Millis{100}, config.collectors[name].interval);
+             }));
   }
   return schema;
 }

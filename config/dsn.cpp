@@ -6,7 +6,36 @@ namespace pgpulse::config {
 
 namespace {
 
-bool is_secret_key(std::string_view key) { return key == "password" || key == "sslpassword"; }
+// libpq knows password and sslpassword; any key that looks like one is hidden too, so a typo
+// such as "Password=..." (which libpq rejects) does not show the secret in logs and pages.
+bool is_secret_key(std::string_view key) {
+  std::string lower(key);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.find("password") != std::string::npos;
+}
+
+// libpq's connection keywords: the only words a parse error echoes. Any other word may be the rest
+// of an unquoted value, such as "words" in password=two words.
+bool is_keyword(std::string_view key) {
+  static const char* const kKeywords[] = {
+      "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "channel_binding",
+      "connect_timeout", "client_encoding", "options", "application_name",
+      "fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "tcp_user_timeout", "replication", "gssencmode", "sslmode",
+      "requiressl", "sslcompression", "sslcert", "sslkey", "sslpassword", "sslcertmode",
+      "sslrootcert", "sslcrl", "sslcrldir", "sslsni", "requirepeer", "require_auth",
+      "ssl_min_protocol_version", "ssl_max_protocol_version", "krbsrvname", "gsslib",
+      "gssdelegation", "service", "target_session_attrs", "load_balance_hosts"};
+  for (const char* keyword : kKeywords) {
+    if (key == keyword) return true;
+  }
+  return false;
+}
+
+std::string keyword_text(const std::string& key) {
+  return is_keyword(key) ? "keyword \"" + key + "\""
+                         : "a word that is not a keyword (quote values with spaces: key='a b')";
+}
 
 std::optional<std::string> percent_decode(std::string_view in) {
   std::string out;
@@ -26,7 +55,9 @@ std::optional<std::string> percent_decode(std::string_view in) {
   return out;
 }
 
-DsnResult fail(std::string message) { return DsnResult{std::nullopt, std::move(message)}; }
+DsnResult fail(std::string message) {
+  return DsnResult{std::nullopt, std::move(message)};
+}
 
 // Splits "host1:5432,host2" into libpq's comma-separated host and port lists.
 bool split_hosts(std::string_view hostlist, std::string& hosts, std::string& ports) {
@@ -34,8 +65,8 @@ bool split_hosts(std::string_view hostlist, std::string& hosts, std::string& por
   bool first = true;
   while (start <= hostlist.size()) {
     auto comma = hostlist.find(',', start);
-    auto item = hostlist.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                       : comma - start);
+    auto item = hostlist.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     std::string_view host = item, port;
     if (!item.empty() && item.front() == '[') {  // [ipv6]:port
       auto close = item.find(']');
@@ -109,7 +140,8 @@ DsnResult parse_uri(std::string_view text, std::size_t scheme_len) {
     auto amp = query.find('&');
     auto pair = query.substr(0, amp);
     auto eq = pair.find('=');
-    if (eq == std::string_view::npos || eq == 0) return fail("URI query parameter without key=value");
+    if (eq == std::string_view::npos || eq == 0)
+      return fail("URI query parameter without key=value");
     auto key = percent_decode(pair.substr(0, eq));
     auto value = percent_decode(pair.substr(eq + 1));
     if (!key || !value) return fail("invalid percent-encoding in a URI query parameter");
@@ -129,13 +161,14 @@ DsnResult parse_keyword_value(std::string_view text) {
     skip_space();
     if (i >= text.size()) break;
     std::size_t key_start = i;
-    while (i < text.size() && text[i] != '=' && !std::isspace(static_cast<unsigned char>(text[i]))) {
+    while (i < text.size() && text[i] != '=' &&
+           !std::isspace(static_cast<unsigned char>(text[i]))) {
       ++i;
     }
     std::string key(text.substr(key_start, i - key_start));
     skip_space();
     if (i >= text.size() || text[i] != '=') {
-      return fail("missing \"=\" after keyword \"" + (is_secret_key(key) ? "password" : key) + "\"");
+      return fail("missing \"=\" after " + keyword_text(key));
     }
     ++i;
     skip_space();
@@ -154,7 +187,7 @@ DsnResult parse_keyword_value(std::string_view text) {
           value.push_back(c);
         }
       }
-      if (!closed) return fail("unterminated quoted value for keyword \"" + key + "\"");
+      if (!closed) return fail("unterminated quoted value for " + keyword_text(key));
     } else {
       while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) {
         if (text[i] == '\\' && i + 1 < text.size()) ++i;

@@ -1,7 +1,7 @@
 #pragma once
-// A libpq connection string (key=value or postgres:// URI) parsed without libpq, so config validation,
-// redaction and target naming never need a connection. Parsing never echoes the input in errors: a DSN
-// may carry a password.
+// A libpq connection string (key=value or postgres:// URI) parsed without libpq, so config
+// validation, redaction and target naming never need a connection. Parsing never echoes the input
+// in errors: a DSN may carry a password.
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,7 +17,8 @@ struct DsnParam {
 };
 
 struct ParsedDsn {
-  std::vector<DsnParam> params;  // in input order; URI parts come out as host, port, user, password, dbname
+  std::vector<DsnParam>
+      params;  // in input order; URI parts come out as host, port, user, password, dbname
   std::optional<std::string> get(std::string_view key) const;  // last occurrence wins, as in libpq
 };
 
@@ -31,7 +32,8 @@ DsnResult parse_dsn(std::string_view text);
 // The DSN in key=value form with every secret replaced by "***"; safe for logs and errors.
 std::string redact_dsn(std::string_view text);
 
-// "host:port/dbname" with whatever the DSN names; "default" when it names nothing (libpq's PG* defaults).
+// "host:port/dbname" with whatever the DSN names; "default" when it names nothing (libpq's PG*
+// defaults).
 std::string dsn_display_name(const ParsedDsn& dsn);
 
 }  // namespace pgpulse::config

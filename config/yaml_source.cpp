@@ -14,16 +14,24 @@ class Flattener {
     return file_ + ":" + std::to_string(node.Mark().line + 1);
   }
 
-  void walk(const YAML::Node& node, const std::string& prefix) {
+  // A recursive alias (a: &x {b: *x}) would recurse until the stack overflows, and aliases of
+  // aliases can expand exponentially: bound the depth and the number of nodes visited.
+  void walk(const YAML::Node& node, const std::string& prefix, int depth = 0) {
+    if (depth > 16 || ++visited_ > 100000) {
+      if (!too_deep_) error(node, prefix, "nested too deeply or too large (a recursive alias?)");
+      too_deep_ = true;
+      return;
+    }
     switch (node.Type()) {
       case YAML::NodeType::Map:
         for (const auto& item : node) {
+          if (too_deep_) return;
           if (!item.first.IsScalar()) {
             error(item.first, prefix, "keys must be plain names");
             continue;
           }
           std::string key = item.first.Scalar();
-          walk(item.second, prefix.empty() ? key : prefix + "." + key);
+          walk(item.second, prefix.empty() ? key : prefix + "." + key, depth + 1);
         }
         break;
       case YAML::NodeType::Scalar:
@@ -83,6 +91,8 @@ class Flattener {
 
   const std::string& file_;
   YamlDocument& doc_;
+  long visited_ = 0;
+  bool too_deep_ = false;
 };
 
 }  // namespace

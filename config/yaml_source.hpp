@@ -1,6 +1,6 @@
 #pragma once
-// Reads the YAML config file into flat dotted keys with their line numbers. Mappings nest into dotted
-// keys, lists of scalars join with ",", lists of mappings (targets, pools) become records.
+// Reads the YAML config file into flat dotted keys with their line numbers. Mappings nest into
+// dotted keys, lists of scalars join with ",", lists of mappings (targets, pools) become records.
 #include <map>
 #include <string>
 #include <vector>

@@ -13,7 +13,9 @@ namespace pgpulse::daemon {
 
 namespace {
 
-double seconds(config::Millis value) { return std::chrono::duration<double>(value).count(); }
+double seconds(config::Millis value) {
+  return std::chrono::duration<double>(value).count();
+}
 
 }  // namespace
 
@@ -28,16 +30,17 @@ const std::vector<CollectorEntry>& collector_registry() {
       {{"idle_trend", true, config::Millis{0},
         "idle and idle-in-transaction connections, their ages, leak trends, exhaustion forecast"},
        [](const config::Config& c, const config::TargetConfig&) -> std::unique_ptr<Collector> {
-         return std::make_unique<collectors::IdleTrendCollector>(collectors::LeakRule{
-             seconds(c.idle_trend.window), c.idle_trend.min_growth_per_minute,
-             c.idle_trend.min_r2});
+         return std::make_unique<collectors::IdleTrendCollector>(
+             collectors::LeakRule{seconds(c.idle_trend.window), c.idle_trend.min_growth_per_minute,
+                                  c.idle_trend.min_r2});
        }},
       {{"long_queries", true, config::Millis{0},
         "longest queries and transactions, counts over thresholds, /activity offenders"},
        [](const config::Config& c, const config::TargetConfig&) -> std::unique_ptr<Collector> {
          collectors::LongQueryOptions options;
          options.thresholds_seconds.clear();
-         for (auto t : c.activity.long_query_thresholds) options.thresholds_seconds.push_back(seconds(t));
+         for (auto t : c.activity.long_query_thresholds)
+           options.thresholds_seconds.push_back(seconds(t));
          options.top_n = static_cast<std::size_t>(c.activity.top_n);
          options.query_max_length = static_cast<std::size_t>(c.activity.query_max_length);
          return std::make_unique<collectors::LongQueriesCollector>(options);

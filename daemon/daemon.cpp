@@ -68,8 +68,9 @@ void Daemon::publish_process_metrics(bool last_reload_ok, double last_reload_suc
                             "Always 1; the labels say which pgpulse build is running."),
       {{"version", PGPULSE_VERSION}, {"revision", PGPULSE_REVISION}}, 1);
   collectors::add_sample(
-      collectors::add_gauge(families, "pgpulse_config_last_reload_successful",
-                            "1 when the last configuration load (start or SIGHUP) succeeded, else 0."),
+      collectors::add_gauge(
+          families, "pgpulse_config_last_reload_successful",
+          "1 when the last configuration load (start or SIGHUP) succeeded, else 0."),
       {}, last_reload_ok ? 1 : 0);
   collectors::add_sample(
       collectors::add_gauge(families, "pgpulse_config_last_reload_success_timestamp_seconds",

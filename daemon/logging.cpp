@@ -1,9 +1,9 @@
 #include "daemon/logging.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <ctime>
@@ -14,7 +14,8 @@ namespace {
 
 std::string utc_timestamp(spdlog::log_clock::time_point time) {
   auto seconds = std::chrono::system_clock::to_time_t(time);
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()) % 1000;
+  auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()) % 1000;
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char buffer[32];
@@ -44,8 +45,8 @@ class JsonFormatter : public spdlog::formatter {
 }  // namespace
 
 void setup_logging(const std::string& level, const std::string& format) {
-  auto logger = std::make_shared<spdlog::logger>(
-      "pgpulse", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("pgpulse",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (format == "json") {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {

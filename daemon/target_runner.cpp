@@ -40,7 +40,9 @@ TargetRunner::TargetRunner(config::TargetConfig target, const config::Config& co
   }
 }
 
-TargetRunner::~TargetRunner() { stop(); }
+TargetRunner::~TargetRunner() {
+  stop();
+}
 
 void TargetRunner::start() {
   publish_health();
@@ -64,9 +66,8 @@ void TargetRunner::loop() {
   for (auto& c : collectors_) c.next_due = now;
   while (true) {
     tick(std::chrono::steady_clock::now());
-    auto next = std::min_element(collectors_.begin(), collectors_.end(), [](auto& a, auto& b) {
-      return a.next_due < b.next_due;
-    });
+    auto next = std::min_element(collectors_.begin(), collectors_.end(),
+                                 [](auto& a, auto& b) { return a.next_due < b.next_due; });
     std::unique_lock lock(mutex_);
     if (stopping_) break;
     if (next == collectors_.end()) {
@@ -140,9 +141,9 @@ bool TargetRunner::ensure_connected(SteadyTime now) {
     ++connect_failures_;
     std::string reason(pg::reason_label(error.kind()));
     health_.connect_errors[reason] += 1;
-    auto delay = pg::backoff_delay(connect_failures_, std::min(config::Millis{1000}, backoff_cap_),
-                                   backoff_cap_,
-                                   std::uniform_real_distribution<double>(0, 1)(random_));
+    auto delay =
+        pg::backoff_delay(connect_failures_, std::min(config::Millis{1000}, backoff_cap_),
+                          backoff_cap_, std::uniform_real_distribution<double>(0, 1)(random_));
     next_connect_ = now + delay;
     // Log when the failure changes, not on every retry of the same one.
     if (health_.up || reason != health_.last_error_reason || error.what() != health_.last_error) {

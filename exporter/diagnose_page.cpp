@@ -4,7 +4,8 @@
 
 namespace pgpulse::exporter {
 
-std::vector<collectors::DiagnosisInput> diagnosis_inputs(const collectors::SnapshotStore::View& view) {
+std::vector<collectors::DiagnosisInput> diagnosis_inputs(
+    const collectors::SnapshotStore::View& view) {
   std::map<std::string, collectors::DiagnosisInput> by_target;
   for (const auto& snapshot : view.snapshots) {
     if (snapshot->target.empty()) continue;

@@ -9,7 +9,8 @@
 namespace pgpulse::exporter {
 
 // One DiagnosisInput per target that has a health snapshot, in target order.
-std::vector<collectors::DiagnosisInput> diagnosis_inputs(const collectors::SnapshotStore::View& view);
+std::vector<collectors::DiagnosisInput> diagnosis_inputs(
+    const collectors::SnapshotStore::View& view);
 std::vector<collectors::TargetReport> diagnose_all(const collectors::SnapshotStore::View& view);
 
 }  // namespace pgpulse::exporter

@@ -32,10 +32,9 @@ Readiness assess_readiness(const collectors::SnapshotStore::View& view, double n
       }
       if (now_unix - c.last_success_unix > 3 * c.interval_seconds) {
         readiness.ready = false;
-        readiness.reasons.push_back("target " + health.target + ": collector " + c.name +
-                                    " is stale (last success " +
-                                    std::to_string(static_cast<long>(now_unix - c.last_success_unix)) +
-                                    "s ago)");
+        readiness.reasons.push_back(
+            "target " + health.target + ": collector " + c.name + " is stale (last success " +
+            std::to_string(static_cast<long>(now_unix - c.last_success_unix)) + "s ago)");
       }
     }
   }

@@ -18,15 +18,15 @@ HttpResponse text(unsigned status, std::string body) {
                       std::make_shared<const std::string>(std::move(body))};
 }
 
-
 double unix_seconds(std::chrono::system_clock::time_point time) {
   return std::chrono::duration<double>(time.time_since_epoch()).count();
 }
 
 HttpResponse json_response(const nlohmann::json& body) {
-  return HttpResponse{200, "application/json",
-                      std::make_shared<const std::string>(
-                          body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n")};
+  return HttpResponse{
+      200, "application/json",
+      std::make_shared<const std::string>(
+          body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n")};
 }
 
 // Per target, the named collectors' details as they were at their last successful poll.
@@ -64,9 +64,8 @@ HttpResponse Routes::handle(const HttpRequest& request) {
     return json_response(details_by_target(store_.view(), {"long_queries", "locks"}));
   }
   if (path == "/readyz") {
-    auto now = std::chrono::duration<double>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+    auto now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     auto readiness = assess_readiness(store_.view(), now);
     std::string body = readiness.ready ? "ready\n" : "not ready\n";
     for (const auto& reason : readiness.reasons) body += reason + "\n";
@@ -77,8 +76,9 @@ HttpResponse Routes::handle(const HttpRequest& request) {
   }
   if (path == "/") {
     auto now = unix_seconds(std::chrono::system_clock::now());
-    return HttpResponse{200, "text/html; charset=utf-8",
-                        std::make_shared<const std::string>(render_status_page(store_.view(), now))};
+    return HttpResponse{
+        200, "text/html; charset=utf-8",
+        std::make_shared<const std::string>(render_status_page(store_.view(), now))};
   }
   return text(404, "not found\n");
 }

@@ -53,15 +53,18 @@ void target_section(std::ostringstream& out, const collectors::DiagnosisInput& i
     out << "<h3>Saturation</h3><div><span class=\"num saturation\">"
         << fixed(connections.value("saturation", 0.0) * 100, 1) << "%</span> <span class=\"muted\">"
         << connections.value("client_backends", 0L) << " of " << static_cast<long>(usable)
-        << " usable slots</span> " << sparkline_svg(idle.value("client_backends", nlohmann::json::array()), usable)
+        << " usable slots</span> "
+        << sparkline_svg(idle.value("client_backends", nlohmann::json::array()), usable)
         << "</div>";
   }
 
-  out << "<h3>Runbook</h3><table class=\"steps\"><tr><th></th><th>step</th><th>finding</th><th>next</th></tr>";
+  out << "<h3>Runbook</h3><table "
+         "class=\"steps\"><tr><th></th><th>step</th><th>finding</th><th>next</th></tr>";
   for (const auto& step : report.steps) {
-    out << "<tr class=\"step-" << html_escape(step.id) << "\"><td>" << badge(collectors::severity_label(step.severity))
-        << "</td><td>" << html_escape(step.title) << "</td><td>" << html_escape(step.finding)
-        << "</td><td><code>" << html_escape(step.action) << "</code></td></tr>";
+    out << "<tr class=\"step-" << html_escape(step.id) << "\"><td>"
+        << badge(collectors::severity_label(step.severity)) << "</td><td>"
+        << html_escape(step.title) << "</td><td>" << html_escape(step.finding) << "</td><td><code>"
+        << html_escape(step.action) << "</code></td></tr>";
   }
   out << "</table>";
 
@@ -70,16 +73,18 @@ void target_section(std::ostringstream& out, const collectors::DiagnosisInput& i
   if (offenders.empty()) {
     out << "<p class=\"muted\">no long queries or open transactions</p>";
   } else {
-    out << "<table class=\"offenders\"><tr><th>pid</th><th>application</th><th>role</th><th>state</th>"
+    out << "<table "
+           "class=\"offenders\"><tr><th>pid</th><th>application</th><th>role</th><th>state</th>"
            "<th>query</th><th>transaction</th><th>wait</th><th>query text</th></tr>";
     for (std::size_t i = 0; i < offenders.size() && i < 10; ++i) {
       const auto& o = offenders[i];
-      out << "<tr><td>" << o.value("pid", 0) << "</td><td>" << html_escape(o.value("application_name", ""))
-          << "</td><td>" << html_escape(o.value("usename", "")) << "</td><td>" << html_escape(o.value("state", ""))
+      out << "<tr><td>" << o.value("pid", 0) << "</td><td>"
+          << html_escape(o.value("application_name", "")) << "</td><td>"
+          << html_escape(o.value("usename", "")) << "</td><td>" << html_escape(o.value("state", ""))
           << "</td><td>" << fixed(o.value("query_seconds", 0.0), 0) << "s</td><td>"
           << fixed(o.value("transaction_seconds", 0.0), 0) << "s</td><td>"
-          << html_escape(o.value("wait_event", "")) << "</td><td><code>" << html_escape(o.value("query", ""))
-          << "</code></td></tr>";
+          << html_escape(o.value("wait_event", "")) << "</td><td><code>"
+          << html_escape(o.value("query", "")) << "</code></td></tr>";
     }
     out << "</table>";
   }
@@ -94,9 +99,11 @@ void target_section(std::ostringstream& out, const collectors::DiagnosisInput& i
     for (std::size_t i = 0; i < unprotected.size() && i < 20; ++i) {
       const auto& t = unprotected[i];
       out << (i ? ", " : ": ") << "<code>" << html_escape(t.value("datname", "")) << ":"
-          << html_escape(t.value("schema", "")) << "." << html_escape(t.value("table", "")) << "</code>";
+          << html_escape(t.value("schema", "")) << "." << html_escape(t.value("table", ""))
+          << "</code>";
     }
-    out << "; " << rls.value("bypass_roles", nlohmann::json::array()).size() << " role(s) bypass RLS</p>";
+    out << "; " << rls.value("bypass_roles", nlohmann::json::array()).size()
+        << " role(s) bypass RLS</p>";
   }
 
   out << "<h3>Collectors</h3><table class=\"collectors\"><tr><th>collector</th><th>status</th>"
@@ -104,7 +111,8 @@ void target_section(std::ostringstream& out, const collectors::DiagnosisInput& i
   for (const auto& c : health.collectors) {
     out << "<tr><td>" << html_escape(c.name) << "</td><td>"
         << badge(c.success ? "ok" : (c.ran ? "critical" : "skipped")) << "</td><td>"
-        << (c.last_success_unix > 0 ? fixed(now - c.last_success_unix, 0) + "s ago" : std::string("never"))
+        << (c.last_success_unix > 0 ? fixed(now - c.last_success_unix, 0) + "s ago"
+                                    : std::string("never"))
         << "</td><td>" << fixed(c.duration_seconds * 1000, 1) << " ms</td><td>"
         << html_escape(c.last_error) << "</td></tr>";
   }
@@ -118,12 +126,23 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -160,7 +179,8 @@ std::string render_status_page(const collectors::SnapshotStore::View& view, doub
          "<a href=\"/diagnose\">/diagnose</a><a href=\"/tables\">/tables</a>"
          "<a href=\"/readyz\">/readyz</a></nav>";
   if (inputs.empty()) out << "<p>No targets yet.</p>";
-  for (const auto& input : inputs) target_section(out, input, collectors::diagnose(input), now_unix);
+  for (const auto& input : inputs)
+    target_section(out, input, collectors::diagnose(input), now_unix);
   out << "</body></html>\n";
   return out.str();
 }

@@ -37,7 +37,9 @@ std::string trimmed(const char* text) {
 
 // Server notices (e.g. "terminating connection due to immediate shutdown") go to the log, not
 // straight to stderr.
-void log_notice(void*, const char* message) { spdlog::debug("server notice: {}", trimmed(message)); }
+void log_notice(void*, const char* message) {
+  spdlog::debug("server notice: {}", trimmed(message));
+}
 
 enum class WaitResult { Ready, Deadline, Interrupted, Failed };
 
@@ -88,7 +90,9 @@ std::string first_line_of(const std::string& path) {
 Interrupter::Interrupter() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
 }
-Interrupter::~Interrupter() { ::close(fd_); }
+Interrupter::~Interrupter() {
+  ::close(fd_);
+}
 void Interrupter::trigger() {
   std::uint64_t one = 1;
   [[maybe_unused]] auto written = ::write(fd_, &one, sizeof one);
@@ -99,8 +103,12 @@ bool Interrupter::triggered() const {
 }
 
 Result::Result(pg_result* result) : result_(result, PQclear) {}
-int Result::rows() const { return PQntuples(result_.get()); }
-int Result::columns() const { return PQnfields(result_.get()); }
+int Result::rows() const {
+  return PQntuples(result_.get());
+}
+int Result::columns() const {
+  return PQnfields(result_.get());
+}
 bool Result::is_null(int row, int column) const {
   return PQgetisnull(result_.get(), row, column) != 0;
 }
@@ -109,13 +117,16 @@ std::string_view Result::text(int row, int column) const {
           static_cast<std::size_t>(PQgetlength(result_.get(), row, column))};
 }
 double Result::number(int row, int column, double if_null) const {
-  return is_null(row, column) ? if_null : std::strtod(PQgetvalue(result_.get(), row, column), nullptr);
+  return is_null(row, column) ? if_null
+                              : std::strtod(PQgetvalue(result_.get(), row, column), nullptr);
 }
 long long Result::integer(int row, int column, long long if_null) const {
   return is_null(row, column) ? if_null
                               : std::strtoll(PQgetvalue(result_.get(), row, column), nullptr, 10);
 }
-bool Result::boolean(int row, int column) const { return text(row, column) == "t"; }
+bool Result::boolean(int row, int column) const {
+  return text(row, column) == "t";
+}
 int Result::column_index(const char* name) const {
   int index = PQfnumber(result_.get(), name);
   if (index < 0) throw Error(ErrorKind::Query, std::string("result has no column ") + name);
@@ -162,10 +173,10 @@ Connection Connection::open(const ConnectOptions& options, const Interrupter& in
       throw Error(ErrorKind::Interrupted, "interrupted by shutdown", {}, true);
     }
     if (waited == WaitResult::Deadline) {
-      throw Error(ErrorKind::Timeout,
-                  "connect timeout expired after " +
-                      std::to_string(options.connect_timeout.count()) + "ms",
-                  {}, true);
+      throw Error(
+          ErrorKind::Timeout,
+          "connect timeout expired after " + std::to_string(options.connect_timeout.count()) + "ms",
+          {}, true);
     }
     state = PQconnectPoll(raw);
   }
@@ -181,7 +192,9 @@ Connection Connection::open(const ConnectOptions& options, const Interrupter& in
   return connection;
 }
 
-bool Connection::usable() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+bool Connection::usable() const {
+  return conn_ && PQstatus(conn_.get()) == CONNECTION_OK;
+}
 
 void Connection::fail_and_close(ErrorKind kind, const std::string& message) {
   if (conn_ && kind != ErrorKind::Refused) cancel_in_background(conn_.get());
@@ -198,9 +211,10 @@ Result Connection::query(std::string_view sql, const Interrupter& interrupter,
   for (const auto& param : params) values.push_back(param.c_str());
   // Parameters need the extended protocol; the session setup sends several statements and
   // needs the simple one.
-  int sent = params.empty() ? PQsendQuery(conn, statement.c_str())
-                            : PQsendQueryParams(conn, statement.c_str(), static_cast<int>(params.size()),
-                                                nullptr, values.data(), nullptr, nullptr, 0);
+  int sent = params.empty()
+                 ? PQsendQuery(conn, statement.c_str())
+                 : PQsendQueryParams(conn, statement.c_str(), static_cast<int>(params.size()),
+                                     nullptr, values.data(), nullptr, nullptr, 0);
   if (!sent) {
     fail_and_close(ErrorKind::Refused, trimmed(PQerrorMessage(conn)));
   }
@@ -242,8 +256,8 @@ Result Connection::query(std::string_view sql, const Interrupter& interrupter,
   if (PQstatus(conn) != CONNECTION_OK) {
     conn_.reset();
     throw Error(error ? error->kind() : ErrorKind::Refused,
-                error ? error->what() : "server closed the connection", error ? error->sqlstate() : "",
-                true);
+                error ? error->what() : "server closed the connection",
+                error ? error->sqlstate() : "", true);
   }
   if (error) throw *error;
   if (!last) throw Error(ErrorKind::Other, "query returned no result");

@@ -32,7 +32,7 @@ class Interrupter {
 };
 
 struct ConnectOptions {
-  std::string dsn;                  // conninfo or URI, expanded by libpq
+  std::string dsn;                      // conninfo or URI, expanded by libpq
   std::optional<std::string> password;  // from a password file; overrides the DSN's
   std::optional<std::string> dbname;    // visit another database of the same server
   std::string application_name = "pgpulse";
@@ -50,7 +50,7 @@ class Result {
   std::string_view text(int row, int column) const;  // "" for NULL
   double number(int row, int column, double if_null = 0.0) const;
   long long integer(int row, int column, long long if_null = 0) const;
-  bool boolean(int row, int column) const;  // "t"
+  bool boolean(int row, int column) const;   // "t"
   int column_index(const char* name) const;  // throws Error when the column is missing
 
  private:

@@ -39,8 +39,8 @@ ErrorKind classify_connect_message(std::string_view message) {
     return ErrorKind::TooManyConnections;
   }
   if (contains_any(message, {"password authentication failed", "authentication failed",
-                             "no pg_hba.conf entry", "password is required",
-                             "no password supplied", "role \"", "pg_hba.conf rejects"})) {
+                             "no pg_hba.conf entry", "password is required", "no password supplied",
+                             "role \"", "pg_hba.conf rejects"})) {
     return ErrorKind::AuthFailed;
   }
   if (contains_any(message, {"timeout expired", "timed out", "Connection timed out"})) {

@@ -24,7 +24,8 @@ std::string_view reason_label(ErrorKind kind);
 
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, std::string message, std::string sqlstate = {}, bool connection_lost = false)
+  Error(ErrorKind kind, std::string message, std::string sqlstate = {},
+        bool connection_lost = false)
       : std::runtime_error(std::move(message)),
         kind_(kind),
         sqlstate_(std::move(sqlstate)),

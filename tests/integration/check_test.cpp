@@ -14,8 +14,9 @@ namespace {
 // A least-privilege monitoring role, so a healthy server gives a clean report.
 std::string monitor_dsn() {
   Session admin(TestDatabase::dsn());
-  admin.exec("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'it_monitor') "
-             "THEN CREATE ROLE it_monitor LOGIN IN ROLE pg_monitor; END IF; END $$");
+  admin.exec(
+      "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'it_monitor') "
+      "THEN CREATE ROLE it_monitor LOGIN IN ROLE pg_monitor; END IF; END $$");
   return TestDatabase::dsn("user=it_monitor");
 }
 
@@ -26,7 +27,7 @@ struct CheckResult {
 };
 
 CheckResult check(std::vector<std::string> extra) {
-  std::vector<std::string> argv{pgpulse_binary(), "check", "--target-name", "main",
+  std::vector<std::string> argv{pgpulse_binary(),          "check",   "--target-name", "main",
                                 "--rls.databases.include", "postgres"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   CheckResult result;
@@ -62,7 +63,8 @@ TEST_CASE("check on a healthy server exits 0 with every step ok", "[check]") {
   CHECK(result.code == 0);
   CHECK(result.json["verdict"] == "ok");
   CHECK(result.output.find("target main: ok") != std::string::npos);
-  CHECK(result.output.find("[ OK ] 1. Is the database up? PostgreSQL answers") != std::string::npos);
+  CHECK(result.output.find("[ OK ] 1. Is the database up? PostgreSQL answers") !=
+        std::string::npos);
   CHECK(result.output.find("\033[") == std::string::npos);  // not a terminal: no colours
 }
 
@@ -94,26 +96,32 @@ TEST_CASE("check flags a long query and a blocked query", "[check]") {
   std::this_thread::sleep_for(2s);
   auto result = check({"--dsn", monitor_dsn(), "--long-queries.thresholds", "2s"});
   holder.exec("ROLLBACK");
-  admin.exec("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'it-check-sleeper'");
+  admin.exec(
+      "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = "
+      "'it-check-sleeper'");
   INFO(result.output);
   CHECK(result.code == 1);
   CHECK(severity(result.json, "queries_and_locks") == "warning");
   auto text = finding(result.json, "queries_and_locks");
   CHECK(text.find("1 backends blocked on locks") != std::string::npos);
-  CHECK(text.find("root blocker pid(s) " + std::to_string(holder.backend_pid())) != std::string::npos);
+  CHECK(text.find("root blocker pid(s) " + std::to_string(holder.backend_pid())) !=
+        std::string::npos);
   CHECK(text.find("SELECT pg_sleep(?)") != std::string::npos);
   admin.exec("DROP TABLE it_check_lock");
 }
 
 TEST_CASE("check reports an unprotected tenant table as critical", "[check]") {
   Session admin(TestDatabase::dsn());
-  admin.exec("DROP TABLE IF EXISTS it_tenant_orders; CREATE TABLE it_tenant_orders (id int, tenant_id int)");
+  admin.exec(
+      "DROP TABLE IF EXISTS it_tenant_orders; CREATE TABLE it_tenant_orders (id int, tenant_id "
+      "int)");
   auto result = check({"--dsn", monitor_dsn()});
   admin.exec("DROP TABLE it_tenant_orders");
   INFO(result.output);
   CHECK(result.code == 2);
   CHECK(severity(result.json, "rls") == "critical");
-  CHECK(finding(result.json, "rls").find("postgres:public.it_tenant_orders (unprotected)") != std::string::npos);
+  CHECK(finding(result.json, "rls").find("postgres:public.it_tenant_orders (unprotected)") !=
+        std::string::npos);
 }
 
 TEST_CASE("check reports the database down and a wrong password as critical", "[check][faults]") {
@@ -124,7 +132,8 @@ TEST_CASE("check reports the database down and a wrong password as critical", "[
   INFO(down.output);
   CHECK(down.code == 2);
   CHECK(severity(down.json, "health") == "critical");
-  CHECK(finding(down.json, "health").find("PostgreSQL does not answer (refused)") != std::string::npos);
+  CHECK(finding(down.json, "health").find("PostgreSQL does not answer (refused)") !=
+        std::string::npos);
   CHECK(severity(down.json, "rls") == "skipped");
 
   Session admin(TestDatabase::dsn());
@@ -164,26 +173,37 @@ TEST_CASE("the daemon's /diagnose flags a leak from its trend window", "[check][
   CHECK(report["exit_code"].get<int>() >= 1);
 }
 
-TEST_CASE("the status page renders in headless Chromium with the verdict and offenders", "[check][ui]") {
+TEST_CASE("the status page renders in headless Chromium with the verdict and offenders",
+          "[check][ui]") {
   REQUIRE(std::filesystem::exists("/usr/bin/chromium"));  // scripts/test.sh installs it
   Session admin(TestDatabase::dsn());
-  admin.exec("DROP TABLE IF EXISTS it_page_tenant; CREATE TABLE it_page_tenant (id int, tenant_id int)");
+  admin.exec(
+      "DROP TABLE IF EXISTS it_page_tenant; CREATE TABLE it_page_tenant (id int, tenant_id int)");
   PgpulseProcess pgpulse({"--dsn", monitor_dsn(), "--target-name", "main", "--interval", "1s",
                           "--collector.rls.interval", "1s", "--rls.databases.include", "postgres"});
   Session sleeper(TestDatabase::dsn("application_name=it-page-<b>sleeper</b>"));
   sleeper.send("SELECT pg_sleep(20)");
-  REQUIRE(eventually([&] {
-    return http_get(pgpulse.port(), "/").body.find("it_page_tenant") != std::string::npos &&
-           http_get(pgpulse.port(), "/").body.find("it-page-") != std::string::npos;
-  }, 15s));
+  REQUIRE(eventually(
+      [&] {
+        return http_get(pgpulse.port(), "/").body.find("it_page_tenant") != std::string::npos &&
+               http_get(pgpulse.port(), "/").body.find("it-page-") != std::string::npos;
+      },
+      15s));
   std::this_thread::sleep_for(2s);  // a few points for the sparkline
   std::string url = "http://127.0.0.1:" + std::to_string(pgpulse.port()) + "/";
   std::string screenshot = std::filesystem::absolute("status-page.png").string();
-  std::vector<std::string> chromium{"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                                    "--disable-component-update", "--disable-sync",
-                                    "--user-data-dir=" + write_temp_file("chromium-profile-unused", "") + ".d",
-                                    "--window-size=1280,1600"};
+  std::vector<std::string> chromium{
+      "/usr/bin/chromium",
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--user-data-dir=" + write_temp_file("chromium-profile-unused", "") + ".d",
+      "--window-size=1280,1600"};
   auto dump = chromium;
   dump.insert(dump.end(), {"--dump-dom", url});
   std::string dom;
@@ -192,15 +212,20 @@ TEST_CASE("the status page renders in headless Chromium with the verdict and off
   shot.insert(shot.end(), {"--screenshot=" + screenshot, url});
   std::string shot_output;
   CHECK(run_command(shot, shot_output) == 0);
-  admin.exec("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'it-page-%'");
+  admin.exec(
+      "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name LIKE "
+      "'it-page-%'");
   admin.exec("DROP TABLE it_page_tenant");
 
   CHECK(dom.find("<h1>pgpulse status</h1>") != std::string::npos);
-  CHECK(dom.find("<section id=\"target-main\"><h2>main <span class=\"badge critical\">critical</span>") !=
-        std::string::npos);  // the unprotected tenant table makes it critical
+  CHECK(
+      dom.find(
+          "<section id=\"target-main\"><h2>main <span class=\"badge critical\">critical</span>") !=
+      std::string::npos);  // the unprotected tenant table makes it critical
   CHECK(dom.find("class=\"num saturation\"") != std::string::npos);
   CHECK(dom.find("<polyline") != std::string::npos);
-  CHECK(dom.find("it-page-&lt;b&gt;sleeper&lt;/b&gt;") != std::string::npos);  // escaped, not markup
+  CHECK(dom.find("it-page-&lt;b&gt;sleeper&lt;/b&gt;") !=
+        std::string::npos);  // escaped, not markup
   CHECK(dom.find("<b>sleeper</b>") == std::string::npos);
   CHECK(dom.find("postgres</code>") == std::string::npos);
   CHECK(dom.find("public.it_page_tenant") != std::string::npos);

@@ -1,8 +1,8 @@
 // The foundation against a real PostgreSQL: connection counts and saturation move when clients
 // connect, the daemon survives the database going away, and the CLI behaves.
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -17,8 +17,8 @@ using namespace pgpulse::testing;
 namespace {
 
 std::vector<std::string> fast(std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--dsn", TestDatabase::dsn(), "--target-name", "main",
-                                "--interval", "500ms", "--log.level", "debug"};
+  std::vector<std::string> args{"--dsn", TestDatabase::dsn(), "--target-name", "main", "--interval",
+                                "500ms", "--log.level",       "debug"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -32,8 +32,11 @@ bool promtool_accepts(const std::string& body) {
 
 TEST_CASE("pgpulse connects - reports the server and passes promtool", "[foundation]") {
   PgpulseProcess pgpulse(fast());
-  REQUIRE(eventually([&] { return pgpulse.scrape().value("pgpulse_up", {{"target", "main"}}) == 1; },
-                     10s));
+  REQUIRE(eventually(
+      [&] {
+        return pgpulse.scrape().value("pgpulse_up", {{"target", "main"}}) == 1;
+      },
+      10s));
   auto scrape = pgpulse.scrape();
   CHECK(scrape.value("pgpulse_max_connections", {{"target", "main"}}) == 100);
   CHECK(scrape.value("pgpulse_reserved_connections", {{"target", "main"}}) == 3);
@@ -80,10 +83,12 @@ TEST_CASE("database and role connection limits get saturation ratios", "[foundat
   PgpulseProcess pgpulse(fast());
   std::vector<Session> held;
   for (int i = 0; i < 3; ++i) held.emplace_back(TestDatabase::dsn("user=it_limited"));
-  CHECK(eventually([&] {
-    return pgpulse.scrape().value("pgpulse_role_connection_saturation_ratio",
-                                  {{"usename", "it_limited"}}) == 0.75;
-  }, 10s));
+  CHECK(eventually(
+      [&] {
+        return pgpulse.scrape().value("pgpulse_role_connection_saturation_ratio",
+                                      {{"usename", "it_limited"}}) == 0.75;
+      },
+      10s));
   CHECK(pgpulse.scrape().value("pgpulse_role_connection_limit", {{"usename", "it_limited"}}) == 4);
   held.clear();
   admin.exec("DROP ROLE it_limited");
@@ -95,10 +100,12 @@ TEST_CASE("labels past the limit fold into other - and the folding is counted", 
   for (int i = 0; i < 5; ++i) {
     held.emplace_back(TestDatabase::dsn("application_name=it-fold-" + std::to_string(i)));
   }
-  REQUIRE(eventually([&] {
-    return pgpulse.scrape().value("pgpulse_label_values_folded",
-                                  {{"label", "application_name"}}) == 3;  // 5 - 2
-  }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        return pgpulse.scrape().value("pgpulse_label_values_folded",
+                                      {{"label", "application_name"}}) == 3;  // 5 - 2
+      },
+      10s));
   auto scrape = pgpulse.scrape();
   CHECK(scrape.value("pgpulse_connections", {{"application_name", "other"}}).has_value());
   CHECK(promtool_accepts(scrape.text()));
@@ -108,9 +115,9 @@ TEST_CASE("hostile application names stay valid exposition text", "[foundation]"
   PgpulseProcess pgpulse(fast());
   Session hostile(TestDatabase::dsn());
   hostile.exec("SET application_name = 'quote\" back\\ new\nline " + std::string(80, 'x') + "'");
-  REQUIRE(eventually([&] {
-    return pgpulse.scrape().text().find("quote\\\" back\\\\ new") != std::string::npos;
-  }, 10s));
+  REQUIRE(eventually(
+      [&] { return pgpulse.scrape().text().find("quote\\\" back\\\\ new") != std::string::npos; },
+      10s));
   CHECK(promtool_accepts(pgpulse.scrape().text()));
 }
 
@@ -119,11 +126,14 @@ TEST_CASE("a dead database gives pgpulse_up 0 while /metrics answers - then reco
   PgpulseProcess pgpulse(fast());
   REQUIRE(eventually([&] { return pgpulse.scrape().value("pgpulse_up") == 1; }, 10s));
   TestDatabase::control("kill");
-  bool down = eventually([&] {
-    auto scrape = pgpulse.scrape();
-    return scrape.value("pgpulse_up") == 0 &&
-           scrape.value("pgpulse_connect_errors_total", {{"reason", "refused"}}).value_or(0) >= 1;
-  }, 10s);
+  bool down = eventually(
+      [&] {
+        auto scrape = pgpulse.scrape();
+        return scrape.value("pgpulse_up") == 0 &&
+               scrape.value("pgpulse_connect_errors_total", {{"reason", "refused"}}).value_or(0) >=
+                   1;
+      },
+      10s);
   auto scrape = pgpulse.scrape();
   double refused = scrape.value("pgpulse_connect_errors_total", {{"reason", "refused"}}).value();
   bool collector_failed = scrape.value("pgpulse_collector_success") == 0;
@@ -137,9 +147,9 @@ TEST_CASE("a dead database gives pgpulse_up 0 while /metrics answers - then reco
   CHECK(ready.status == 503);
   CHECK(ready.body.find("target main: down (refused)") != std::string::npos);
   CHECK(eventually([&] { return pgpulse.scrape().value("pgpulse_up") == 1; }, 10s));
-  CHECK(eventually([&] {
-    return pgpulse.scrape().value("pgpulse_connection_saturation_ratio").has_value();
-  }, 5s));
+  CHECK(eventually(
+      [&] { return pgpulse.scrape().value("pgpulse_connection_saturation_ratio").has_value(); },
+      5s));
 }
 
 TEST_CASE("a wrong password is counted as auth_failed and never logged", "[foundation][faults]") {
@@ -149,10 +159,13 @@ TEST_CASE("a wrong password is counted as auth_failed and never logged", "[found
   auto password_file = write_temp_file("wrong-password", "wrong-password-s3cret\n");
   PgpulseProcess pgpulse({"--dsn", TestDatabase::dsn("user=it_pw"), "--target-name", "pw",
                           "--password-file", password_file, "--interval", "500ms"});
-  CHECK(eventually([&] {
-    return pgpulse.scrape().value("pgpulse_connect_errors_total", {{"reason", "auth_failed"}})
-               .value_or(0) >= 2;
-  }, 10s));
+  CHECK(eventually(
+      [&] {
+        return pgpulse.scrape()
+                   .value("pgpulse_connect_errors_total", {{"reason", "auth_failed"}})
+                   .value_or(0) >= 2;
+      },
+      10s));
   CHECK(pgpulse.scrape().value("pgpulse_up") == 0);
   CHECK(pgpulse.log().find("wrong-password-s3cret") == std::string::npos);
   CHECK(pgpulse.scrape().text().find("wrong-password-s3cret") == std::string::npos);
@@ -176,8 +189,8 @@ TEST_CASE("SIGTERM stops pgpulse within 2 seconds even while it waits on a hung 
   ::listen(listener, 16);
   std::string dsn = "host=127.0.0.1 port=" + std::to_string(ntohs(address.sin_port)) +
                     " user=postgres dbname=postgres";
-  PgpulseProcess pgpulse({"--dsn", dsn, "--target-name", "hung", "--pg.connect-timeout", "30s",
-                          "--interval", "1s"});
+  PgpulseProcess pgpulse(
+      {"--dsn", dsn, "--target-name", "hung", "--pg.connect-timeout", "30s", "--interval", "1s"});
   std::this_thread::sleep_for(1500ms);  // the first connect is now waiting on the mute server
   auto metrics = http_get(pgpulse.port(), "/metrics", 1000ms);
   CHECK(metrics.status == 200);  // never blocked by the hung target
@@ -193,42 +206,51 @@ TEST_CASE("SIGTERM stops pgpulse within 2 seconds even while it waits on a hung 
 
 TEST_CASE("SIGHUP reloads the file - a bad reload keeps the old config and says so",
           "[foundation]") {
-  auto path = write_temp_file("reload.yml", "targets:\n  - name: first\n    dsn: " +
-                                                TestDatabase::dsn() + "\ninterval: 500ms\n");
+  auto path =
+      write_temp_file("reload.yml", "targets:\n  - name: first\n    dsn: " + TestDatabase::dsn() +
+                                        "\ninterval: 500ms\n");
   PgpulseProcess pgpulse({"--config", path});
-  REQUIRE(eventually([&] { return pgpulse.scrape().value("pgpulse_up", {{"target", "first"}}) == 1; },
-                     10s));
+  REQUIRE(eventually(
+      [&] {
+        return pgpulse.scrape().value("pgpulse_up", {{"target", "first"}}) == 1;
+      },
+      10s));
   write_temp_file("reload.yml", "targets:\n  - name: first\n    dsn: " + TestDatabase::dsn() +
                                     "\ninterval: soon\n");
   pgpulse.signal(SIGHUP);
-  CHECK(eventually([&] { return pgpulse.scrape().value("pgpulse_config_last_reload_successful") == 0; },
-                   5s));
+  CHECK(eventually(
+      [&] { return pgpulse.scrape().value("pgpulse_config_last_reload_successful") == 0; }, 5s));
   CHECK(pgpulse.log().find("reload failed, keeping the previous configuration: " + path +
                            ":4: key \"interval\": invalid duration \"soon\"") != std::string::npos);
   CHECK(pgpulse.scrape().value("pgpulse_up", {{"target", "first"}}) == 1);
   write_temp_file("reload.yml", "targets:\n  - name: second\n    dsn: " + TestDatabase::dsn() +
                                     "\ninterval: 500ms\n");
   pgpulse.signal(SIGHUP);
-  CHECK(eventually([&] {
-    auto scrape = pgpulse.scrape();
-    return scrape.value("pgpulse_config_last_reload_successful") == 1 &&
-           scrape.value("pgpulse_up", {{"target", "second"}}) == 1 &&
-           !scrape.value("pgpulse_up", {{"target", "first"}}).has_value();
-  }, 10s));
+  CHECK(eventually(
+      [&] {
+        auto scrape = pgpulse.scrape();
+        return scrape.value("pgpulse_config_last_reload_successful") == 1 &&
+               scrape.value("pgpulse_up", {{"target", "second"}}) == 1 &&
+               !scrape.value("pgpulse_up", {{"target", "first"}}).has_value();
+      },
+      10s));
 }
 
 TEST_CASE("one target down leaves the others unaffected", "[foundation][faults]") {
-  auto path = write_temp_file("two.yml", "interval: 500ms\ntargets:\n  - name: good\n    dsn: " +
-                                             TestDatabase::dsn() +
-                                             "\n  - name: bad\n    dsn: host=127.0.0.1 port=1\n");
+  auto path = write_temp_file(
+      "two.yml", "interval: 500ms\ntargets:\n  - name: good\n    dsn: " + TestDatabase::dsn() +
+                     "\n  - name: bad\n    dsn: host=127.0.0.1 port=1\n");
   PgpulseProcess pgpulse({"--config", path});
-  CHECK(eventually([&] {
-    auto scrape = pgpulse.scrape();
-    return scrape.value("pgpulse_up", {{"target", "good"}}) == 1 &&
-           scrape.value("pgpulse_up", {{"target", "bad"}}) == 0 &&
-           scrape.value("pgpulse_connect_errors_total", {{"target", "bad"}, {"reason", "refused"}})
-                   .value_or(0) >= 1;
-  }, 10s));
+  CHECK(eventually(
+      [&] {
+        auto scrape = pgpulse.scrape();
+        return scrape.value("pgpulse_up", {{"target", "good"}}) == 1 &&
+               scrape.value("pgpulse_up", {{"target", "bad"}}) == 0 &&
+               scrape.value("pgpulse_connect_errors_total",
+                            {{"target", "bad"}, {"reason", "refused"}})
+                       .value_or(0) >= 1;
+      },
+      10s));
   auto ready = http_get(pgpulse.port(), "/readyz");
   CHECK(ready.status == 503);
   CHECK(ready.body.find("target bad: never connected (refused)") != std::string::npos);
@@ -240,8 +262,8 @@ TEST_CASE("the command line: --help - --version - --check-config", "[foundation]
   CHECK(output.find("--collector.connections.interval") != std::string::npos);
   CHECK(run_command({pgpulse_binary(), "--version"}, output) == 0);
   CHECK(output.rfind("pgpulse ", 0) == 0);
-  CHECK(run_command({pgpulse_binary(), "--check-config", "--dsn",
-                     "postgresql://u:topsecret@db/x"}, output) == 0);
+  CHECK(run_command({pgpulse_binary(), "--check-config", "--dsn", "postgresql://u:topsecret@db/x"},
+                    output) == 0);
   CHECK(output.find("configuration OK") != std::string::npos);
   CHECK(output.find("topsecret") == std::string::npos);
   auto bad = write_temp_file("bad-check.yml", "interval: 5s\nlog:\n  level: shouty\n");

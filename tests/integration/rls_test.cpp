@@ -9,14 +9,17 @@ using namespace pgpulse::testing;
 
 namespace {
 
-std::string dsn_for(const std::string& db) { return TestDatabase::dsn("dbname=" + db); }
+std::string dsn_for(const std::string& db) {
+  return TestDatabase::dsn("dbname=" + db);
+}
 
 void recreate_database(Session& admin, const std::string& name) {
   admin.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
   admin.exec("CREATE DATABASE " + name);
 }
 
-double value(const Scrape& scrape, const std::string& name, std::map<std::string, std::string> labels) {
+double value(const Scrape& scrape, const std::string& name,
+             std::map<std::string, std::string> labels) {
   return scrape.value(name, labels).value_or(-1);
 }
 
@@ -56,9 +59,12 @@ TEST_CASE("RLS statuses across two databases and their changes move the gauges a
   PgpulseProcess pgpulse({"--dsn", TestDatabase::dsn(), "--target-name", "main", "--interval", "1s",
                           "--collector.rls.interval", "1s", "--rls.databases.include",
                           "it_rls_a,it_rls_b"});
-  REQUIRE(eventually([&] {
-    return pgpulse.scrape().value("pgpulse_rls_database_scan_success", {{"datname", "it_rls_b"}}) == 1;
-  }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        return pgpulse.scrape().value("pgpulse_rls_database_scan_success",
+                                      {{"datname", "it_rls_b"}}) == 1;
+      },
+      10s));
   auto scrape = pgpulse.scrape();
   auto status = [&](const std::string& db, const std::string& s) {
     return value(scrape, "pgpulse_rls_tables", {{"datname", db}, {"status", s}});
@@ -78,7 +84,8 @@ TEST_CASE("RLS statuses across two databases and their changes move the gauges a
   CHECK(value(scrape, "pgpulse_rls_table_protected",
               {{"datname", "it_rls_a"}, {"schema", "public"}, {"table", "orders"}}) == 1);
   CHECK_FALSE(scrape.value("pgpulse_rls_table_protected", {{"table", "countries"}}).has_value());
-  CHECK_FALSE(scrape.value("pgpulse_rls_tables", {{"datname", "postgres"}}).has_value());  // excluded
+  CHECK_FALSE(
+      scrape.value("pgpulse_rls_tables", {{"datname", "postgres"}}).has_value());  // excluded
   CHECK(value(scrape, "pgpulse_monitoring_role_superuser", {}) == 1);
   auto tables = nlohmann::json::parse(http_get(pgpulse.port(), "/tables").body);
   CHECK(tables["targets"][0]["unprotected_tenant_tables"].size() == 3);
@@ -95,19 +102,23 @@ TEST_CASE("RLS statuses across two databases and their changes move the gauges a
   }
   admin.exec("CREATE ROLE it_bypass LOGIN BYPASSRLS");
   auto changes = [&](const Scrape& s, const std::string& change) {
-    return value(s, "pgpulse_rls_policy_changes_total", {{"datname", "it_rls_a"}, {"change", change}});
+    return value(s, "pgpulse_rls_policy_changes_total",
+                 {{"datname", "it_rls_a"}, {"change", change}});
   };
-  CHECK(eventually([&] {
-    auto s = pgpulse.scrape();
-    return changes(s, "added") == 1 && changes(s, "removed") == 1 && changes(s, "altered") == 1;
-  }, 10s));
+  CHECK(eventually(
+      [&] {
+        auto s = pgpulse.scrape();
+        return changes(s, "added") == 1 && changes(s, "removed") == 1 && changes(s, "altered") == 1;
+      },
+      10s));
   scrape = pgpulse.scrape();
   CHECK(status("it_rls_a", "unprotected") == 0);
-  CHECK(status("it_rls_a", "protected") == 2);         // orders, leads
+  CHECK(status("it_rls_a", "protected") == 2);          // orders, leads
   CHECK(status("it_rls_a", "enabled_no_policy") == 2);  // locked, users lost its only policy
   CHECK(status("it_rls_b", "policies_but_disabled") == 1);
   CHECK(value(scrape, "pgpulse_rls_unprotected_tenant_tables", {{"datname", "it_rls_b"}}) == 2);
-  CHECK(value(scrape, "pgpulse_role_bypasses_rls", {{"rolname", "it_bypass"}, {"reason", "bypassrls"}}) == 1);
+  CHECK(value(scrape, "pgpulse_role_bypasses_rls",
+              {{"rolname", "it_bypass"}, {"reason", "bypassrls"}}) == 1);
   CHECK(value(scrape, "pgpulse_rls_bypass_roles", {}) >= 2);  // postgres (superuser) and it_bypass
   auto log = pgpulse.log();
   CHECK(log.find("RLS policy removed on database it_rls_a: policy \"own\" on table public.users") !=
@@ -119,7 +130,8 @@ TEST_CASE("RLS statuses across two databases and their changes move the gauges a
   admin.exec("DROP DATABASE it_rls_b WITH (FORCE)");
 }
 
-TEST_CASE("a large table read by sequential scans is a missing-index candidate", "[rls][seq_scan]") {
+TEST_CASE("a large table read by sequential scans is a missing-index candidate",
+          "[rls][seq_scan]") {
   Session admin(TestDatabase::dsn());
   recreate_database(admin, "it_seq");
   Session db(dsn_for("it_seq"));
@@ -137,13 +149,18 @@ TEST_CASE("a large table read by sequential scans is a missing-index candidate",
   }
   db.exec("SELECT pg_stat_force_next_flush()");  // else the counters arrive up to 10 s later
   db.exec("SELECT 1");
-  CHECK(eventually([&] {
-    return pgpulse.scrape().value("pgpulse_seq_scan_heavy_table_ratio",
-                                  {{"datname", "it_seq"}, {"table", "events"}}).value_or(0) > 0.99;
-  }, 15s));
+  CHECK(eventually(
+      [&] {
+        return pgpulse.scrape()
+                   .value("pgpulse_seq_scan_heavy_table_ratio",
+                          {{"datname", "it_seq"}, {"table", "events"}})
+                   .value_or(0) > 0.99;
+      },
+      15s));
   auto scrape = pgpulse.scrape();
   CHECK(scrape.value("pgpulse_seq_scan_heavy_tables", {{"datname", "it_seq"}}) >= 1);
-  CHECK_FALSE(scrape.value("pgpulse_seq_scan_heavy_table_ratio", {{"table", "lookups"}}).has_value());
+  CHECK_FALSE(
+      scrape.value("pgpulse_seq_scan_heavy_table_ratio", {{"table", "lookups"}}).has_value());
   auto tables = nlohmann::json::parse(http_get(pgpulse.port(), "/tables").body);
   auto heavy = tables["targets"][0]["seq_scan_heavy"];
   bool listed = false;

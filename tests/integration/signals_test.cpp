@@ -13,8 +13,8 @@ using namespace pgpulse::testing;
 namespace {
 
 std::vector<std::string> fast(std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--dsn", TestDatabase::dsn(), "--target-name", "main",
-                                "--interval", "1s"};
+  std::vector<std::string> args{"--dsn", TestDatabase::dsn(), "--target-name",
+                                "main",  "--interval",        "1s"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -34,8 +34,8 @@ void cancel_backends(const std::string& application_name) {
 }  // namespace
 
 TEST_CASE("a leaking application is flagged and a steady pool is not", "[signals][idle]") {
-  PgpulseProcess pgpulse(fast({"--idle-trend.window", "20s",
-                               "--idle-trend.min-growth-per-minute", "6"}));
+  PgpulseProcess pgpulse(
+      fast({"--idle-trend.window", "20s", "--idle-trend.min-growth-per-minute", "6"}));
   std::vector<Session> steady, leaky;
   for (int i = 0; i < 5; ++i) steady.emplace_back(TestDatabase::dsn("application_name=it-steady"));
   bool flagged = false;
@@ -57,10 +57,13 @@ TEST_CASE("a leaking application is flagged and a steady pool is not", "[signals
   CHECK(scrape.value("pgpulse_connection_exhaustion_eta_seconds").has_value());
   // The leak stops and connections close: the flag clears once the count comes back down.
   leaky.clear();
-  CHECK(eventually([&] {
-    return pgpulse.scrape().value("pgpulse_idle_leak_suspected",
-                                  {{"application_name", "it-leaky"}}).value_or(0) == 0;
-  }, 10s));
+  CHECK(eventually(
+      [&] {
+        return pgpulse.scrape()
+                   .value("pgpulse_idle_leak_suspected", {{"application_name", "it-leaky"}})
+                   .value_or(0) == 0;
+      },
+      10s));
 }
 
 TEST_CASE("pg_sleep shows in the longest-query gauge the threshold counts and /activity",
@@ -68,18 +71,26 @@ TEST_CASE("pg_sleep shows in the longest-query gauge the threshold counts and /a
   PgpulseProcess pgpulse(fast({"--long-queries.thresholds", "1s,2s,1h"}));
   Session sleeper(TestDatabase::dsn("application_name=it-sleeper"));
   sleeper.send("SELECT pg_sleep(60) /* customer 'alice@example.com' */");
-  bool seen = eventually([&] {
-    return pgpulse.scrape().value("pgpulse_longest_query_seconds", {{"datname", "postgres"}})
-               .value_or(0) >= 3;
-  }, 15s);
+  bool seen = eventually(
+      [&] {
+        return pgpulse.scrape()
+                   .value("pgpulse_longest_query_seconds", {{"datname", "postgres"}})
+                   .value_or(0) >= 3;
+      },
+      15s);
   auto scrape = pgpulse.scrape();
   auto offenders = activity(pgpulse)["targets"][0]["offenders"];
   cancel_backends("it-sleeper");
   REQUIRE(seen);
-  CHECK(scrape.value("pgpulse_long_queries", {{"datname", "postgres"}, {"threshold_seconds", "1"}}) >= 1);
-  CHECK(scrape.value("pgpulse_long_queries", {{"datname", "postgres"}, {"threshold_seconds", "2"}}) >= 1);
-  CHECK(scrape.value("pgpulse_long_queries", {{"datname", "postgres"}, {"threshold_seconds", "3600"}}) == 0);
-  CHECK(scrape.value("pgpulse_longest_transaction_seconds", {{"datname", "postgres"}}).value_or(0) >= 3);
+  CHECK(scrape.value("pgpulse_long_queries",
+                     {{"datname", "postgres"}, {"threshold_seconds", "1"}}) >= 1);
+  CHECK(scrape.value("pgpulse_long_queries",
+                     {{"datname", "postgres"}, {"threshold_seconds", "2"}}) >= 1);
+  CHECK(scrape.value("pgpulse_long_queries",
+                     {{"datname", "postgres"}, {"threshold_seconds", "3600"}}) == 0);
+  CHECK(
+      scrape.value("pgpulse_longest_transaction_seconds", {{"datname", "postgres"}}).value_or(0) >=
+      3);
   bool listed = false;
   for (const auto& o : offenders) {
     if (o["application_name"] == "it-sleeper") {
@@ -99,10 +110,13 @@ TEST_CASE("a transaction left open shows its idle-in-transaction age", "[signals
   Session forgotten(TestDatabase::dsn("application_name=it-forgotten"));
   forgotten.exec("BEGIN");
   forgotten.exec("SELECT 1");
-  CHECK(eventually([&] {
-    return pgpulse.scrape().value("pgpulse_idle_in_transaction_max_age_seconds",
-                                  {{"datname", "postgres"}}).value_or(0) >= 3;
-  }, 15s));
+  CHECK(eventually(
+      [&] {
+        return pgpulse.scrape()
+                   .value("pgpulse_idle_in_transaction_max_age_seconds", {{"datname", "postgres"}})
+                   .value_or(0) >= 3;
+      },
+      15s));
   CHECK(pgpulse.scrape().value("pgpulse_idle_in_transaction_connections",
                                {{"application_name", "it-forgotten"}}) == 1);
   forgotten.exec("ROLLBACK");
@@ -120,9 +134,11 @@ TEST_CASE("a LOCK TABLE with two waiters gives blocked 2 and one root blocker wi
   Session waiter2(TestDatabase::dsn("application_name=it-waiter"));
   waiter1.send("SELECT count(*) FROM it_locked");
   waiter2.send("SELECT count(*) FROM it_locked");
-  bool blocked = eventually([&] {
-    return pgpulse.scrape().value("pgpulse_blocked_backends", {{"datname", "postgres"}}) == 2;
-  }, 10s);
+  bool blocked = eventually(
+      [&] {
+        return pgpulse.scrape().value("pgpulse_blocked_backends", {{"datname", "postgres"}}) == 2;
+      },
+      10s);
   std::this_thread::sleep_for(1500ms);  // let the wait age
   auto scrape = pgpulse.scrape();
   auto tree = activity(pgpulse)["targets"][0]["blocking_tree"];
@@ -139,30 +155,36 @@ TEST_CASE("a LOCK TABLE with two waiters gives blocked 2 and one root blocker wi
   std::set<int> listed;
   for (const auto& w : tree[0]["waiting"]) listed.insert(w["pid"].get<int>());
   CHECK(listed == waiting);
-  CHECK(eventually([&] { return pgpulse.scrape().value("pgpulse_blocked_backends").value_or(0) == 0; },
-                   10s));
+  CHECK(eventually(
+      [&] { return pgpulse.scrape().value("pgpulse_blocked_backends").value_or(0) == 0; }, 10s));
   admin.exec("DROP TABLE it_locked");
 }
 
 TEST_CASE("pool budgets from a config file produce the documented ratios", "[signals][pools]") {
   auto path = write_temp_file("pools.yml",
                               "interval: 1s\n"
-                              "targets:\n  - name: main\n    dsn: " + TestDatabase::dsn() + "\n"
-                              "pools:\n"
-                              "  - application_name: it-pool-web\n    replicas: 2\n"
-                              "    pool_size: 2\n    max_overflow: 1\n"
-                              "  - application_name: it-pool-worker\n    replicas: 4\n"
-                              "    pool_size: 10\n    max_overflow: 5\n");
+                              "targets:\n  - name: main\n    dsn: " +
+                                  TestDatabase::dsn() +
+                                  "\n"
+                                  "pools:\n"
+                                  "  - application_name: it-pool-web\n    replicas: 2\n"
+                                  "    pool_size: 2\n    max_overflow: 1\n"
+                                  "  - application_name: it-pool-worker\n    replicas: 4\n"
+                                  "    pool_size: 10\n    max_overflow: 5\n");
   PgpulseProcess pgpulse({"--config", path});
   std::vector<Session> web;
   for (int i = 0; i < 3; ++i) web.emplace_back(TestDatabase::dsn("application_name=it-pool-web"));
-  CHECK(eventually([&] {
-    return pgpulse.scrape().value("pgpulse_pool_utilization_ratio",
-                                  {{"application_name", "it-pool-web"}}) == 0.5;
-  }, 10s));
+  CHECK(eventually(
+      [&] {
+        return pgpulse.scrape().value("pgpulse_pool_utilization_ratio",
+                                      {{"application_name", "it-pool-web"}}) == 0.5;
+      },
+      10s));
   auto scrape = pgpulse.scrape();
-  CHECK(scrape.value("pgpulse_pool_budget_connections", {{"application_name", "it-pool-web"}}) == 6);
-  CHECK(scrape.value("pgpulse_pool_budget_connections", {{"application_name", "it-pool-worker"}}) == 60);
+  CHECK(scrape.value("pgpulse_pool_budget_connections", {{"application_name", "it-pool-web"}}) ==
+        6);
+  CHECK(scrape.value("pgpulse_pool_budget_connections", {{"application_name", "it-pool-worker"}}) ==
+        60);
   CHECK(scrape.value("pgpulse_pool_connections", {{"application_name", "it-pool-worker"}}) == 0);
   CHECK(scrape.value("pgpulse_pool_overcommit_ratio") == Approx(66.0 / 97.0));
 }

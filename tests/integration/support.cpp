@@ -42,8 +42,8 @@ std::string TestDatabase::dsn(const std::string& extra) {
 
 void TestDatabase::control(const std::string& action) {
   std::string output;
-  int rc = run_command({env("PGPULSE_TEST_SERVER_SCRIPT"), action, env("PGPULSE_TEST_PGDIR")},
-                       output);
+  int rc =
+      run_command({env("PGPULSE_TEST_SERVER_SCRIPT"), action, env("PGPULSE_TEST_PGDIR")}, output);
   if (rc != 0) FAIL("pg_test_server.sh " << action << " failed: " << output);
 }
 
@@ -57,9 +57,13 @@ Session::Session(const std::string& dsn) : conn_(PQconnectdb(dsn.c_str())) {
 Session::~Session() {
   if (conn_) PQfinish(conn_);
 }
-Session::Session(Session&& other) noexcept : conn_(other.conn_) { other.conn_ = nullptr; }
+Session::Session(Session&& other) noexcept : conn_(other.conn_) {
+  other.conn_ = nullptr;
+}
 
-void Session::exec(const std::string& sql) { scalar(sql); }
+void Session::exec(const std::string& sql) {
+  scalar(sql);
+}
 
 std::string Session::scalar(const std::string& sql) {
   while (PGresult* pending = PQgetResult(conn_)) PQclear(pending);  // after send()
@@ -81,7 +85,9 @@ void Session::send(const std::string& sql) {
   }
 }
 
-int Session::backend_pid() { return PQbackendPID(conn_); }
+int Session::backend_pid() {
+  return PQbackendPID(conn_);
+}
 
 HttpResult http_get(int port, const std::string& path, std::chrono::milliseconds timeout) {
   try {
@@ -155,7 +161,8 @@ std::optional<double> Scrape::value(const std::string& name,
   return std::nullopt;
 }
 
-double Scrape::sum(const std::string& name, const std::map<std::string, std::string>& labels) const {
+double Scrape::sum(const std::string& name,
+                   const std::map<std::string, std::string>& labels) const {
   double total = 0;
   for (const auto& series : series_) {
     if (series.name != name) continue;
@@ -191,7 +198,9 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   return condition();
 }
 
-std::string pgpulse_binary() { return PGPULSE_BINARY; }
+std::string pgpulse_binary() {
+  return PGPULSE_BINARY;
+}
 
 std::string write_temp_file(const std::string& name, const std::string& text) {
   auto path = std::filesystem::temp_directory_path() /
@@ -234,7 +243,8 @@ int run_command(const std::vector<std::string>& argv, std::string& output,
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-PgpulseProcess::PgpulseProcess(std::vector<std::string> args, std::map<std::string, std::string> env)
+PgpulseProcess::PgpulseProcess(std::vector<std::string> args,
+                               std::map<std::string, std::string> env)
     : port_(free_port()) {
   static int counter = 0;
   log_path_ = write_temp_file("pgpulse-" + std::to_string(++counter) + ".log", "");
@@ -260,7 +270,9 @@ Scrape PgpulseProcess::scrape() const {
   return Scrape(result.body);
 }
 
-void PgpulseProcess::signal(int signal_number) const { ::kill(pid_, signal_number); }
+void PgpulseProcess::signal(int signal_number) const {
+  ::kill(pid_, signal_number);
+}
 
 int PgpulseProcess::wait_exit(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -31,9 +31,9 @@ class Session {
   explicit Session(const std::string& dsn);
   ~Session();
   Session(Session&&) noexcept;
-  void exec(const std::string& sql);                  // throws std::runtime_error on error
-  std::string scalar(const std::string& sql);         // first column of the first row
-  void send(const std::string& sql);                  // starts a query and returns at once
+  void exec(const std::string& sql);           // throws std::runtime_error on error
+  std::string scalar(const std::string& sql);  // first column of the first row
+  void send(const std::string& sql);           // starts a query and returns at once
   int backend_pid();
 
  private:

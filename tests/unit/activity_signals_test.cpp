@@ -68,7 +68,8 @@ TEST_CASE("the idle trend flags only the application that keeps leaking") {
     std::vector<ActivityRow> rows;
     for (int i = 0; i < 5; ++i) rows.push_back(row(100 + i, "steady", "idle", 10));
     for (int i = 0; i < tick / 2; ++i) rows.push_back(row(200 + i, "leaky", "idle", 1));
-    report = update_idle_trend(state, sample_of(rows, kNow + tick), ServerLimits{100, 3, 0}, rule, 50);
+    report =
+        update_idle_trend(state, sample_of(rows, kNow + tick), ServerLimits{100, 3, 0}, rule, 50);
   }
   CHECK(report.verdicts.at("leaky").suspected);
   CHECK(report.verdicts.at("leaky").growth_per_minute == Approx(30).margin(1));
@@ -101,7 +102,8 @@ TEST_CASE("a server restart empties the trend windows") {
 TEST_CASE("applications whose idle count stayed zero for a whole window are forgotten") {
   IdleTrendState state;
   LeakRule rule{5, 3, 0.8};
-  update_idle_trend(state, sample_of({row(1, "gone", "idle")}, kNow), ServerLimits{100, 3, 0}, rule, 50);
+  update_idle_trend(state, sample_of({row(1, "gone", "idle")}, kNow), ServerLimits{100, 3, 0}, rule,
+                    50);
   for (int t = 1; t <= 7; ++t) {
     update_idle_trend(state, sample_of({}, kNow + t), ServerLimits{100, 3, 0}, rule, 50);
   }
@@ -121,7 +123,8 @@ TEST_CASE("the trend keeps a bounded number of application windows however names
 
 TEST_CASE("long queries and transactions per database with threshold counts") {
   auto s = sample_of({row(1, "web", "active", 400), row(2, "web", "active", 40),
-                      row(3, "web", "active", 1, "other_db"), row(4, "batch", "idle in transaction", 600)});
+                      row(3, "web", "active", 1, "other_db"),
+                      row(4, "batch", "idle in transaction", 600)});
   LongQueryOptions options;
   options.top_n = 2;
   auto summary = summarize_long_queries(s, options);

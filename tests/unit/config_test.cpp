@@ -62,16 +62,34 @@ TEST_CASE("precedence: flags > environment > file > defaults") {
       {{"--config", file}, {}, "20s", "warn", "127.0.0.1:1111", "host=from-file"},
       {{"--config", file},
        {{"PGPULSE_INTERVAL", "30s"}, {"PGPULSE_DSN", "host=from-env"}},
-       "30s", "warn", "127.0.0.1:1111", "host=from-env"},
+       "30s",
+       "warn",
+       "127.0.0.1:1111",
+       "host=from-env"},
       {{"--config", file, "--interval", "1s", "--dsn=host=from-flag"},
        {{"PGPULSE_INTERVAL", "30s"}, {"PGPULSE_DSN", "host=from-env"}},
-       "1s", "warn", "127.0.0.1:1111", "host=from-flag"},
-      {{}, {{"DATA_SOURCE_NAME", "host=exporter-style"}}, "15s", "info", "0.0.0.0:9188",
+       "1s",
+       "warn",
+       "127.0.0.1:1111",
+       "host=from-flag"},
+      {{},
+       {{"DATA_SOURCE_NAME", "host=exporter-style"}},
+       "15s",
+       "info",
+       "0.0.0.0:9188",
        "host=exporter-style"},
-      {{}, {{"DATA_SOURCE_NAME", "host=b"}, {"PGPULSE_DSN", "host=a"}}, "15s", "info",
-       "0.0.0.0:9188", "host=a"},
-      {{}, {{"PGPULSE_CONFIG", file}, {"PGPULSE_WEB_LISTEN_ADDRESS", "127.0.0.1:2"}}, "20s", "warn",
-       "127.0.0.1:2", "host=from-file"},
+      {{},
+       {{"DATA_SOURCE_NAME", "host=b"}, {"PGPULSE_DSN", "host=a"}},
+       "15s",
+       "info",
+       "0.0.0.0:9188",
+       "host=a"},
+      {{},
+       {{"PGPULSE_CONFIG", file}, {"PGPULSE_WEB_LISTEN_ADDRESS", "127.0.0.1:2"}},
+       "20s",
+       "warn",
+       "127.0.0.1:2",
+       "host=from-file"},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     INFO("case " << i);
@@ -86,10 +104,10 @@ TEST_CASE("precedence: flags > environment > file > defaults") {
 }
 
 TEST_CASE("collector switches and intervals come from flags - environment and file") {
-  auto file = write_temp("collectors.yml",
-                         "collector:\n  rls:\n    enabled: true\n    interval: 2m\n");
-  auto result = load({"--config", file, "--no-collector.connections",
-                      "--collector.rls.interval", "2s"});
+  auto file =
+      write_temp("collectors.yml", "collector:\n  rls:\n    enabled: true\n    interval: 2m\n");
+  auto result =
+      load({"--config", file, "--no-collector.connections", "--collector.rls.interval", "2s"});
   REQUIRE(result.ok());
   CHECK_FALSE(result.config.collectors.at("connections").enabled);
   CHECK(result.config.collectors.at("rls").enabled);
@@ -109,8 +127,10 @@ TEST_CASE("a file lists several named targets") {
                          "targets:\n"
                          "  - name: orders\n"
                          "    dsn: postgresql://monitor@orders-db/orders\n"
-                         "    password_file: " + password + "\n"
-                         "  - dsn: host=billing-db dbname=billing\n");
+                         "    password_file: " +
+                             password +
+                             "\n"
+                             "  - dsn: host=billing-db dbname=billing\n");
   auto result = load({"--config", file});
   REQUIRE(result.error_text() == "");
   REQUIRE(result.config.targets.size() == 2);
@@ -145,58 +165,79 @@ TEST_CASE("every configuration error names where it came from - the key and the 
     std::string expected;  // the first error, whole
   };
   std::vector<Case> cases{
-      {{"--interval", "fast"}, {},
+      {{"--interval", "fast"},
+       {},
        "flag --interval: key \"interval\": invalid duration \"fast\" (expected e.g. 500ms, 15s, "
        "1m, 2h)"},
-      {{"--interval=10ms"}, {},
+      {{"--interval=10ms"},
+       {},
        "flag --interval: key \"interval\": duration \"10ms\" is below the minimum of 100ms"},
-      {{}, {{"PGPULSE_LOG_LEVEL", "loud"}},
+      {{},
+       {{"PGPULSE_LOG_LEVEL", "loud"}},
        "environment PGPULSE_LOG_LEVEL: key \"log.level\": invalid value \"loud\" (expected one "
        "of: trace, debug, info, warn, error)"},
-      {{"--log.format", "xml"}, {},
+      {{"--log.format", "xml"},
+       {},
        "flag --log.format: key \"log.format\": invalid value \"xml\" (expected one of: text, "
        "json)"},
-      {{"--web.listen-address", "9188"}, {},
+      {{"--web.listen-address", "9188"},
+       {},
        "flag --web.listen-address: key \"web.listen_address\": invalid listen address \"9188\" "
        "(expected host:port)"},
-      {{"--labels.max-values", "ten"}, {},
+      {{"--labels.max-values", "ten"},
+       {},
        "flag --labels.max-values: key \"labels.max_values\": invalid integer \"ten\""},
-      {{"--labels.max-values", "0"}, {},
+      {{"--labels.max-values", "0"},
+       {},
        "flag --labels.max-values: key \"labels.max_values\": value 0 is out of range [1, 100000]"},
-      {{"--collector.rls=maybe"}, {},
+      {{"--collector.rls=maybe"},
+       {},
        "flag --collector.rls: key \"collector.rls.enabled\": invalid boolean \"maybe\" (expected "
        "true or false)"},
-      {{"--no-collector.rls=true"}, {},
+      {{"--no-collector.rls=true"},
+       {},
        "flag --no-collector.rls: key \"collector.rls.enabled\": --no-collector.rls takes no value"},
       {{"--bogus"}, {}, "flag --bogus: unknown flag (see --help)"},
       {{"--no-interval"}, {}, "flag --no-interval: unknown flag (see --help)"},
       {{"stray"}, {}, "argument \"stray\": unexpected argument (see --help)"},
       {{"--interval"}, {}, "flag --interval: missing value"},
-      {{"--dsn", "host=db password"}, {},
+      {{"--dsn", "host=db password"},
+       {},
        "flag --dsn: key \"dsn\": invalid DSN: missing \"=\" after keyword \"password\""},
-      {{"--target-name="}, {}, "flag --target-name: key \"target_name\": target name must not be empty"},
-      {{"--password-file", "/nonexistent/pw"}, {},
+      {{"--target-name="},
+       {},
+       "flag --target-name: key \"target_name\": target name must not be empty"},
+      {{"--password-file", "/nonexistent/pw"},
+       {},
        "targets: key \"password_file\": cannot read password file \"/nonexistent/pw\""},
-      {{"--config", "/nonexistent.yml"}, {},
+      {{"--config", "/nonexistent.yml"},
+       {},
        "/nonexistent.yml: cannot read config file (does it exist and is it readable?) (named by "
        "flag --config)"},
       {{"--config", bad_yaml}, {}, bad_yaml + ":4: invalid YAML: end of sequence flow not found"},
-      {{"--config", unknown}, {},
-       unknown + ":3: key \"intervall\": unknown key"},
-      {{"--config", bad_values}, {},
-       bad_values + ":1: key \"interval\": invalid duration \"fast\" (expected e.g. 500ms, 15s, 1m, "
-       "2h)"},
-      {{"--config", top_list}, {},
+      {{"--config", unknown}, {}, unknown + ":3: key \"intervall\": unknown key"},
+      {{"--config", bad_values},
+       {},
+       bad_values +
+           ":1: key \"interval\": invalid duration \"fast\" (expected e.g. 500ms, 15s, 1m, "
+           "2h)"},
+      {{"--config", top_list},
+       {},
        top_list + ":1: the top level must be a mapping of keys to values"},
-      {{"--config", targets}, {},
+      {{"--config", targets},
+       {},
        targets + ":4: key \"targets.name\": duplicate target name \"a\""},
-      {{"--config", both}, {},
+      {{"--config", both},
+       {},
        both + ":1: key \"dsn\": set either \"dsn\" or \"targets\" in the file, not both"},
-      {{"--config", list_pw}, {},
+      {{"--config", list_pw},
+       {},
        list_pw + ":1: key \"password_file\": applies to the single --dsn target only; set it on "
-       "each entry of \"targets\""},
+                 "each entry of \"targets\""},
       {{"--config", nested}, {}, nested + ":3: key \"targets.name\": expected a plain value"},
-      {{"--config", listed}, {}, listed + ":2: key \"widgets\": unknown key, or not a list of mappings"},
+      {{"--config", listed},
+       {},
+       listed + ":2: key \"widgets\": unknown key, or not a list of mappings"},
   };
   for (const auto& c : cases) {
     INFO(c.expected);
@@ -212,19 +253,20 @@ TEST_CASE("all errors are reported at once - with lines") {
                             "  - name: c\n  - name: d\n    dsn: \"host='x\"\n");
   auto result = load({"--config", targets});
   auto text = result.error_text();
-  CHECK(text.find(targets + ":6: key \"targets.dsn\": every target needs a dsn") != std::string::npos);
+  CHECK(text.find(targets + ":6: key \"targets.dsn\": every target needs a dsn") !=
+        std::string::npos);
   auto typo_field = write_temp("targets-typo.yml", "targets:\n  - name: c\n    dns: host=c\n");
-  CHECK(load({"--config", typo_field}).error_text() ==
-        typo_field + ":2: key \"targets.dsn\": every target needs a dsn\n" + typo_field +
-            ":3: key \"targets.dns\": unknown key in a target (expected name, dsn, password_file)\n");
+  CHECK(
+      load({"--config", typo_field}).error_text() ==
+      typo_field + ":2: key \"targets.dsn\": every target needs a dsn\n" + typo_field +
+          ":3: key \"targets.dns\": unknown key in a target (expected name, dsn, password_file)\n");
   CHECK(text.find(targets + ":8: key \"targets.dsn\": invalid DSN: unterminated quoted value for "
                             "keyword \"host\"") != std::string::npos);
   CHECK(text.find(targets + ":4: key \"targets.name\": duplicate target name \"a\"") !=
         std::string::npos);
   auto unknown = write_temp("unknown2.yml", "web:\n  listen: x\n");
   auto suggestion = load({"--config", unknown});
-  CHECK(suggestion.error_text() ==
-        unknown + ":2: key \"web.listen\": unknown key\n");
+  CHECK(suggestion.error_text() == unknown + ":2: key \"web.listen\": unknown key\n");
   auto typo = write_temp("typo.yml", "log:\n  levle: x\nlevel: y\n");
   CHECK(load({"--config", typo}).error_text() ==
         typo + ":2: key \"log.levle\": unknown key\n" + typo +
@@ -233,9 +275,9 @@ TEST_CASE("all errors are reported at once - with lines") {
 
 TEST_CASE("help lists every flag with its environment variable and the collectors") {
   auto help = render_help(build_schema(kCollectors), kCollectors);
-  for (const char* needle : {"--web.listen-address", "PGPULSE_WEB_LISTEN_ADDRESS", "--[no-]collector.rls",
-                             "PGPULSE_COLLECTOR_RLS_INTERVAL", "--check-config", "rls", "disabled",
-                             "every 5m"}) {
+  for (const char* needle :
+       {"--web.listen-address", "PGPULSE_WEB_LISTEN_ADDRESS", "--[no-]collector.rls",
+        "PGPULSE_COLLECTOR_RLS_INTERVAL", "--check-config", "rls", "disabled", "every 5m"}) {
     INFO(needle);
     CHECK(help.find(needle) != std::string::npos);
   }
@@ -268,12 +310,13 @@ TEST_CASE("pools come from the file with their budgets and are validated") {
                         "  - application_name: web\n    replicas: 0\n"
                         "  - application_name: web\n    target: nowhere\n    poolsize: 3\n");
   CHECK(load({"--config", bad}).error_text() ==
-        bad + ":3: key \"pools.application_name\": a pool needs an application_name or a usename "
-              "to match connections\n" +
-        bad + ":5: key \"pools.replicas\": value 0 is out of range [1, 100000]\n" + bad +
-        ":6: key \"pools.target\": no target is named \"nowhere\"\n" + bad +
-        ":8: key \"pools.poolsize\": unknown key in a pool (expected name, application_name, "
-        "usename, target, replicas, pool_size, max_overflow)\n");
+        bad +
+            ":3: key \"pools.application_name\": a pool needs an application_name or a usename "
+            "to match connections\n" +
+            bad + ":5: key \"pools.replicas\": value 0 is out of range [1, 100000]\n" + bad +
+            ":6: key \"pools.target\": no target is named \"nowhere\"\n" + bad +
+            ":8: key \"pools.poolsize\": unknown key in a pool (expected name, application_name, "
+            "usename, target, replicas, pool_size, max_overflow)\n");
 }
 
 TEST_CASE("idle trend and long query settings have flags") {
@@ -284,11 +327,13 @@ TEST_CASE("idle trend and long query settings have flags") {
   CHECK(result.config.idle_trend.window == Millis{20000});
   CHECK(result.config.idle_trend.min_growth_per_minute == 3);
   CHECK(result.config.idle_trend.min_r2 == 0.7);
-  CHECK(result.config.activity.long_query_thresholds == std::vector<Millis>{Millis{1000}, Millis{300000}});
+  CHECK(result.config.activity.long_query_thresholds ==
+        std::vector<Millis>{Millis{1000}, Millis{300000}});
   CHECK(result.config.activity.top_n == 5);
-  CHECK(load({"--long-queries.thresholds", "1s,soon"}).error_text() ==
-        "flag --long-queries.thresholds: key \"long_queries.thresholds\": invalid duration \"soon\" "
-        "(expected e.g. 500ms, 15s, 1m, 2h)\n");
+  CHECK(
+      load({"--long-queries.thresholds", "1s,soon"}).error_text() ==
+      "flag --long-queries.thresholds: key \"long_queries.thresholds\": invalid duration \"soon\" "
+      "(expected e.g. 500ms, 15s, 1m, 2h)\n");
   CHECK(load({"--idle-trend.min-r2", "1.5"}).error_text() ==
         "flag --idle-trend.min-r2: key \"idle_trend.min_r2\": value 1.5 is out of range "
         "[0.000000, 1.000000]\n");

@@ -75,8 +75,10 @@ TEST_CASE("database and role limits get their own saturation") {
   ActivitySample sample;
   sample.rows = {client(1, "a", "idle", "orders", "web"), client(2, "a", "idle", "orders", "web"),
                  client(3, "a", "idle", "billing", "batch")};
-  std::vector<ConnectionLimit> explicit_limits{
-      {"database", "orders", 4}, {"database", "empty", 10}, {"role", "batch", 1}, {"role", "zero", 0}};
+  std::vector<ConnectionLimit> explicit_limits{{"database", "orders", 4},
+                                               {"database", "empty", 10},
+                                               {"role", "batch", 1},
+                                               {"role", "zero", 0}};
   auto s = summarize_connections(sample, ServerLimits{100, 3, 0}, explicit_limits, 50);
   REQUIRE(s.databases.size() == 2);
   CHECK(s.databases[0].name == "orders");
@@ -91,16 +93,17 @@ TEST_CASE("database and role limits get their own saturation") {
 TEST_CASE("connection families carry the documented names and help") {
   ActivitySample sample;
   sample.rows = {client(1, "web", "idle")};
-  auto families = connection_families(summarize_connections(sample, ServerLimits{100, 3, 0}, {}, 50));
+  auto families =
+      connection_families(summarize_connections(sample, ServerLimits{100, 3, 0}, {}, 50));
   std::set<std::string> names;
   for (const auto& f : families) {
     names.insert(f.name);
     CHECK_FALSE(f.help.empty());
   }
-  for (const char* expected : {"pgpulse_connections", "pgpulse_max_connections",
-                               "pgpulse_reserved_connections", "pgpulse_connection_saturation_ratio",
-                               "pgpulse_label_values_folded", "pgpulse_database_connection_limit",
-                               "pgpulse_role_connection_saturation_ratio"}) {
+  for (const char* expected :
+       {"pgpulse_connections", "pgpulse_max_connections", "pgpulse_reserved_connections",
+        "pgpulse_connection_saturation_ratio", "pgpulse_label_values_folded",
+        "pgpulse_database_connection_limit", "pgpulse_role_connection_saturation_ratio"}) {
     INFO(expected);
     CHECK(names.count(expected) == 1);
   }

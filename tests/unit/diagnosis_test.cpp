@@ -12,14 +12,15 @@ DiagnosisInput healthy() {
   input.health.target = "main";
   input.health.up = input.health.connected_once = true;
   input.health.server_version = 150020;
-  input.details["connections"] = {{"client_backends", 10},
-                                  {"max_connections", 100},
-                                  {"reserved_connections", 3},
-                                  {"saturation", 10.0 / 97},
-                                  {"top_applications", {{{"application_name", "web"}, {"connections", 8}}}},
-                                  {"top_users", {{{"usename", "app"}, {"connections", 9}}}},
-                                  {"database_limits", nlohmann::json::array()},
-                                  {"role_limits", nlohmann::json::array()}};
+  input.details["connections"] = {
+      {"client_backends", 10},
+      {"max_connections", 100},
+      {"reserved_connections", 3},
+      {"saturation", 10.0 / 97},
+      {"top_applications", {{{"application_name", "web"}, {"connections", 8}}}},
+      {"top_users", {{{"usename", "app"}, {"connections", 9}}}},
+      {"database_limits", nlohmann::json::array()},
+      {"role_limits", nlohmann::json::array()}};
   input.details["idle_trend"] = {{"idle", 4},
                                  {"idle_in_transaction", 0},
                                  {"oldest_idle", nullptr},
@@ -30,7 +31,8 @@ DiagnosisInput healthy() {
                                    {"longest_transaction_seconds", 2.0},
                                    {"thresholds_seconds", {30, 300}},
                                    {"offenders", nlohmann::json::array()}};
-  input.details["locks"] = {{"blocked", 0}, {"max_wait_seconds", 0.0}, {"blocking_tree", nlohmann::json::array()}};
+  input.details["locks"] = {
+      {"blocked", 0}, {"max_wait_seconds", 0.0}, {"blocking_tree", nlohmann::json::array()}};
   input.details["pools"] = {{"pools", nlohmann::json::array()}, {"overcommit", 0.0}};
   input.details["rls"] = {{"unprotected_tenant_tables", nlohmann::json::array()},
                           {"bypass_roles", {{{"rolname", "postgres"}, {"reason", "superuser"}}}},
@@ -95,9 +97,11 @@ TEST_CASE("a wrong password: the server is up but we cannot connect") {
 
 TEST_CASE("leaks, old idle transactions and the exhaustion forecast") {
   auto input = healthy();
-  input.details["idle_trend"]["leaks"] = {{{"application_name", "celery"}, {"growth_per_minute", 2.5}, {"r2", 0.97}}};
+  input.details["idle_trend"]["leaks"] = {
+      {{"application_name", "celery"}, {"growth_per_minute", 2.5}, {"r2", 0.97}}};
   CHECK(step(diagnose(input), "idle").severity == Severity::Warning);
-  CHECK(step(diagnose(input), "idle").finding.find("leak suspected in celery (+2.50") != std::string::npos);
+  CHECK(step(diagnose(input), "idle").finding.find("leak suspected in celery (+2.50") !=
+        std::string::npos);
   input.details["idle_trend"]["exhaustion_eta_seconds"] = 1200.0;
   CHECK(step(diagnose(input), "idle").severity == Severity::Critical);
   auto tx = healthy();
@@ -112,19 +116,23 @@ TEST_CASE("long queries follow the largest configured threshold and locks escala
   input.details["long_queries"]["thresholds_seconds"] = {5, 600};
   CHECK(step(diagnose(input), "queries_and_locks").severity == Severity::Ok);
   auto locks = healthy();
-  locks.details["locks"] = {{"blocked", 2}, {"max_wait_seconds", 10.0},
-                            {"blocking_tree", {{{"pid", 4242}, {"waiting", nlohmann::json::array()}}}}};
+  locks.details["locks"] = {
+      {"blocked", 2},
+      {"max_wait_seconds", 10.0},
+      {"blocking_tree", {{{"pid", 4242}, {"waiting", nlohmann::json::array()}}}}};
   auto s = step(diagnose(locks), "queries_and_locks");
   CHECK(s.severity == Severity::Warning);
-  CHECK(s.finding.find("2 backends blocked on locks for up to 10s, root blocker pid(s) 4242") != std::string::npos);
+  CHECK(s.finding.find("2 backends blocked on locks for up to 10s, root blocker pid(s) 4242") !=
+        std::string::npos);
   locks.details["locks"]["max_wait_seconds"] = 90.0;
   CHECK(step(diagnose(locks), "queries_and_locks").severity == Severity::Critical);
 }
 
 TEST_CASE("pool budgets and RLS findings") {
   auto input = healthy();
-  input.details["pools"] = {{"pools", {{{"name", "web"}, {"budget", 10}, {"connections", 12}, {"utilization", 1.2}}}},
-                            {"overcommit", 1.3}};
+  input.details["pools"] = {
+      {"pools", {{{"name", "web"}, {"budget", 10}, {"connections", 12}, {"utilization", 1.2}}}},
+      {"overcommit", 1.3}};
   auto pools = step(diagnose(input), "pools");
   CHECK(pools.severity == Severity::Warning);
   CHECK(pools.finding.find("web holds 12 connections, over its budget of 10") != std::string::npos);
@@ -158,5 +166,6 @@ TEST_CASE("the status page escapes database strings and draws a sparkline") {
         "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
   auto svg = pgpulse::exporter::sparkline_svg({{0, 0}, {10, 50}, {20, 100}}, 100);
   CHECK(svg.find("points=\"0.0,39.0 120.0,20.0 240.0,1.0 \"") != std::string::npos);
-  CHECK(pgpulse::exporter::sparkline_svg(nlohmann::json::array(), 100).find("polyline") == std::string::npos);
+  CHECK(pgpulse::exporter::sparkline_svg(nlohmann::json::array(), 100).find("polyline") ==
+        std::string::npos);
 }

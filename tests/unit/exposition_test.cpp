@@ -59,7 +59,8 @@ TEST_CASE("label values are cut at 128 bytes on a character boundary") {
   auto cut = sanitize_label_value(accents);
   CHECK(cut.size() == 128);
   CHECK(valid_utf8(cut));
-  CHECK(sanitize_label_value("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  CHECK(sanitize_label_value("\xED\xA0\x80") ==
+        "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");                          // surrogate
   CHECK(sanitize_label_value("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong "/"
   CHECK(sanitize_label_value("plain") == "plain");
 }
@@ -95,7 +96,8 @@ TEST_CASE("families from several snapshots merge under one header - valid for pr
   auto body = pgpulse::exporter::merge_families(store.view());
   auto count = [&](const std::string& needle) {
     std::size_t n = 0;
-    for (auto pos = body.find(needle); pos != std::string::npos; pos = body.find(needle, pos + 1)) ++n;
+    for (auto pos = body.find(needle); pos != std::string::npos; pos = body.find(needle, pos + 1))
+      ++n;
     return n;
   };
   CHECK(count("# TYPE pgpulse_up gauge") == 1);

@@ -15,7 +15,8 @@ TEST_CASE("connection failures are classified from libpq's messages") {
        ErrorKind::Refused},
       {"connection to server on socket \"/tmp/x/.s.PGSQL.5432\" failed: No such file or directory",
        ErrorKind::Refused},
-      {"connection to server at \"10.0.0.1\", port 5432 failed: timeout expired", ErrorKind::Timeout},
+      {"connection to server at \"10.0.0.1\", port 5432 failed: timeout expired",
+       ErrorKind::Timeout},
       {"connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication "
        "failed for user \"app\"",
        ErrorKind::AuthFailed},

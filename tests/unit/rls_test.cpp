@@ -19,8 +19,9 @@ TableRow table(std::string name, bool enabled, bool forced, long policies, bool 
 }
 
 PolicyRow policy(std::string table, std::string name, std::string qual) {
-  return PolicyRow{"public", std::move(table), std::move(name), "PERMISSIVE", "public", "ALL",
-                   std::move(qual), ""};
+  return PolicyRow{
+      "public", std::move(table), std::move(name), "PERMISSIVE", "public", "ALL", std::move(qual),
+      ""};
 }
 
 }  // namespace
@@ -50,10 +51,11 @@ TEST_CASE("tenant tables come from a tenant column or a name pattern") {
 
 TEST_CASE("a database's posture counts statuses, policies and unprotected tenant tables") {
   TenantRule rule({});
-  auto posture = assess_database({table("orders", true, false, 2, true), table("users", true, true, 1, true),
-                                  table("notes", false, false, 1, true), table("leads", false, false, 0, true),
-                                  table("countries", false, false, 0, false), table("locked", true, false, 0, true)},
-                                 rule);
+  auto posture = assess_database(
+      {table("orders", true, false, 2, true), table("users", true, true, 1, true),
+       table("notes", false, false, 1, true), table("leads", false, false, 0, true),
+       table("countries", false, false, 0, false), table("locked", true, false, 0, true)},
+      rule);
   CHECK(posture.tables.at(RlsStatus::Protected) == 1);
   CHECK(posture.tables.at(RlsStatus::Forced) == 1);
   CHECK(posture.tables.at(RlsStatus::PoliciesButDisabled) == 1);

@@ -43,8 +43,8 @@ TEST_CASE("a steady climb over the window is a suspected leak") {
 }
 
 TEST_CASE("a noisy but steady climb is still a leak") {
-  auto verdict = assess_leak(series(41, 15, [](int i) { return 10 + i * 0.5 + (i % 2 ? 1 : -1); }),
-                             kRule);
+  auto verdict =
+      assess_leak(series(41, 15, [](int i) { return 10 + i * 0.5 + (i % 2 ? 1 : -1); }), kRule);
   CHECK(verdict.fit.r2 > 0.9);
   CHECK(verdict.suspected);
 }
@@ -91,7 +91,8 @@ TEST_CASE("too little history never flags") {
 }
 
 TEST_CASE("slow growth under the threshold is not a leak") {
-  auto verdict = assess_leak(series(41, 15, [](int i) { return 10 + i * 0.05; }), kRule);  // 0.2/min
+  auto verdict =
+      assess_leak(series(41, 15, [](int i) { return 10 + i * 0.05; }), kRule);  // 0.2/min
   CHECK(verdict.fit.r2 == Approx(1.0));
   CHECK_FALSE(verdict.suspected);
 }
