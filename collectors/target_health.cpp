@@ -45,10 +45,4 @@ Families health_families(const TargetHealth& h) {
   return families;
 }
 
-// The JSON that /readyz, /diagnose and the status page read back: field names as in the structs.
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CollectorHealth, name, interval_seconds, ran, success,
-                                   duration_seconds, last_success_unix, last_error)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TargetHealth, target, dsn, up, connected_once, last_error,
-                                   last_error_reason, connect_errors, server_version, collectors)
-
 }  // namespace pgpulse::collectors

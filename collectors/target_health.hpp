@@ -41,9 +41,10 @@ const std::vector<std::string>& connect_error_reasons();
 
 Families health_families(const TargetHealth& health);
 
-void to_json(nlohmann::json& json, const CollectorHealth& health);
-void from_json(const nlohmann::json& json, CollectorHealth& health);
-void to_json(nlohmann::json& json, const TargetHealth& health);
-void from_json(const nlohmann::json& json, TargetHealth& health);
+// The JSON that /readyz, /diagnose and the status page read back: field names as in the structs.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CollectorHealth, name, interval_seconds, ran, success,
+                                   duration_seconds, last_success_unix, last_error)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TargetHealth, target, dsn, up, connected_once, last_error,
+                                   last_error_reason, connect_errors, server_version, collectors)
 
 }  // namespace pgpulse::collectors
