@@ -139,7 +139,8 @@ TEST_CASE("a LOCK TABLE with two waiters gives blocked 2 and one root blocker wi
         return pgpulse.scrape().value("pgpulse_blocked_backends", {{"datname", "postgres"}}) == 2;
       },
       10s);
-  std::this_thread::sleep_for(1500ms);  // let the wait age
+  bool aged = eventually(
+      [&] { return pgpulse.scrape().value("pgpulse_lock_wait_max_seconds").value_or(0) >= 1; }, 10s);
   auto scrape = pgpulse.scrape();
   auto tree = activity(pgpulse)["targets"][0]["blocking_tree"];
   int holder_pid = holder.backend_pid();
@@ -148,7 +149,7 @@ TEST_CASE("a LOCK TABLE with two waiters gives blocked 2 and one root blocker wi
   REQUIRE(blocked);
   CHECK(scrape.value("pgpulse_blocking_root_backends") == 1);
   CHECK(scrape.value("pgpulse_lock_chain_max_depth") == 1);
-  CHECK(scrape.value("pgpulse_lock_wait_max_seconds").value_or(0) >= 1);
+  CHECK(aged);
   REQUIRE(tree.size() == 1);
   CHECK(tree[0]["pid"] == holder_pid);
   CHECK(tree[0]["application_name"] == "it-holder");
