@@ -315,13 +315,15 @@ class HttpSession : public Connection {
     if (is_parse_error(ec)) return respond(400, text("bad request\n"), false);
     if (ec) return derived().shutdown();  // timeout, reset, end of stream
     request_ = parser_->release();
-    if (tls_expected_) {
-      return respond(400, text("Client sent an HTTP request to an HTTPS server.\n"), false);
-    }
     std::string target(request_.target().data(), request_.target().size());
     std::string path = target.substr(0, target.find('?'));
     bool open = std::find(kUnauthenticatedPaths.begin(), kUnauthenticatedPaths.end(), path) !=
                 kUnauthenticatedPaths.end();
+    // Plain HTTP on the TLS port: only the open paths (/healthz, for probes that cannot speak
+    // TLS, such as the image's HEALTHCHECK); everything else is refused in the clear.
+    if (tls_expected_ && !open) {
+      return respond(400, text("Client sent an HTTP request to an HTTPS server.\n"), false);
+    }
     if (shared_.users.empty() || open) return serve();
     authenticate();
   }

@@ -46,8 +46,9 @@ struct HttpLimits {
   int threads = 2;
 };
 
-// Paths served without basic auth: liveness probes must not need credentials, and "ok" tells
-// nothing. /readyz names targets and errors, so it is protected like /metrics.
+// Paths served without basic auth, and over plain HTTP on a TLS port: liveness probes must not
+// need credentials or TLS, and "ok" tells nothing. /readyz names targets and errors, so it is
+// protected like /metrics.
 inline const std::vector<std::string> kUnauthenticatedPaths{"/healthz"};
 
 class HttpServer {

@@ -165,6 +165,9 @@ TEST_CASE("security - TLS and basic auth from the web config - tested with curl"
         std::string::npos);
   CHECK(plain.headers_and_body.find("pgpulse_up") == std::string::npos);
   CHECK(http_get(pgpulse.port(), "/metrics").status == 400);
+  CHECK(http_get(pgpulse.port(), "/readyz").status == 400);
+  // ... except /healthz, for probes that cannot speak TLS (the image's HEALTHCHECK).
+  CHECK(http_get(pgpulse.port(), "/healthz").status == 200);
   // TLS 1.0/1.1 are refused.
   CHECK(curl({"--cacert", ca, "--tlsv1.0", "--tls-max", "1.1", pgpulse.url("/healthz")}).status ==
         0);
