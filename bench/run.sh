@@ -30,20 +30,9 @@ PEER_BIN=${PEER_BIN:-/usr/bin/prometheus-postgres-exporter}
 
 # The benchmark's own dependencies (scripts/setup.sh installs PostgreSQL 15 and the build deps).
 PACKAGES=(postgresql-15 prometheus-postgres-exporter wrk python3 libpq5)
-missing=()
-for package in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$package")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "==> installing: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" = 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  # Debian's package would enable a system exporter service; the benchmark runs its own.
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/lib/packages.sh
+. scripts/lib/packages.sh
+ensure_packages "${PACKAGES[@]}"
 [ -x "$PEER_BIN" ] || { echo "no postgres_exporter at $PEER_BIN" >&2; exit 1; }
 PYTHON=/usr/bin/python3   # Debian's, whatever pyenv or venv is on PATH
 

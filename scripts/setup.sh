@@ -16,20 +16,9 @@ PACKAGES=(
 )
 PACKAGES+=(${EXTRA_PACKAGES:-})
 
-missing=()
-for package in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$package")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "==> installing: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" = 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  # Debian's postgresql package would start a cluster on 5432; pgpulse's scripts use their own.
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/lib/packages.sh
+. scripts/lib/packages.sh
+ensure_packages "${PACKAGES[@]}"
 
 BUILD_DIR=${BUILD_DIR:-build}
 echo "==> building in $BUILD_DIR"

@@ -29,19 +29,9 @@ CHECKS=("$PYTHON" "$root/deploy/test/checks.py")
 # ---------------------------------------------------------------- tools
 PACKAGES=(prometheus prometheus-alertmanager docker-compose python3 python3-yaml postgresql-15
           curl dpkg-dev binutils systemd procps)
-missing=()
-for package in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$package")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "==> installing: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" = 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/lib/packages.sh
+. scripts/lib/packages.sh
+ensure_packages "${PACKAGES[@]}"
 [ -x "$BIN" ] || { echo "no $BIN: run scripts/setup.sh first" >&2; exit 1; }
 
 # ---------------------------------------------------------------- bookkeeping
