@@ -164,17 +164,19 @@ Families idle_trend_families(const IdleTrendReport& report) {
   return families;
 }
 
+namespace {
+constexpr std::size_t kSparklinePoints = 120;
+}  // namespace
+
 CollectorOutput IdleTrendCollector::collect(PollContext& context) {
   auto report = update_idle_trend(state_, context.activity(), context.settings().limits, rule_,
                                   context.label_limit());
-  nlohmann::json series = nlohmann::json::array();
-  for (const auto& [application, window] : state_.by_application) {
-    nlohmann::json points = nlohmann::json::array();
-    for (const auto& p : window.points()) points.push_back({p.t, p.value});
-    series.push_back({{"application_name", application}, {"points", points}});
-  }
+  // Only the status page's sparkline reads the window: a thinned copy, not every sample (900 per
+  // window at 1 s polls would cost ~70 KiB of JSON per poll, kept in the snapshot).
   nlohmann::json total = nlohmann::json::array();
-  for (const auto& p : state_.client_backends.points()) total.push_back({p.t, p.value});
+  for (const auto& p : thin_for_display(state_.client_backends.points(), kSparklinePoints)) {
+    total.push_back({p.t, p.value});
+  }
   nlohmann::json leaks = nlohmann::json::array();
   for (const auto& [application, verdict] : report.verdicts) {
     if (!verdict.suspected) continue;
@@ -207,7 +209,6 @@ CollectorOutput IdleTrendCollector::collect(PollContext& context) {
        {"exhaustion_eta_seconds",
         report.exhaustion_eta_seconds ? nlohmann::json(*report.exhaustion_eta_seconds) : nullptr},
        {"usable_connections", context.settings().limits.usable()},
-       {"applications", series},
        {"client_backends", total}}};
 }
 

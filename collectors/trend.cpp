@@ -46,6 +46,31 @@ void TrendWindow::add(double t, double value) {
   points_.push_back(TrendPoint{t, value});
 }
 
+std::vector<TrendPoint> thin_for_display(const std::deque<TrendPoint>& points,
+                                         std::size_t max_points) {
+  if (points.size() <= max_points) return {points.begin(), points.end()};
+  if (max_points == 0) return {};
+  // max_points - 1 buckets before the last point; the clamp keeps rounding from adding one more.
+  double t0 = points.front().t;
+  double width = (points.back().t - t0) / static_cast<double>(max_points - 1);
+  if (max_points == 1 || !(width > 0)) return {points.back()};
+  std::vector<TrendPoint> thinned;
+  thinned.reserve(max_points);
+  std::size_t current_bucket = max_points;  // none yet
+  for (std::size_t i = 0; i + 1 < points.size(); ++i) {
+    auto bucket = std::min(static_cast<std::size_t>((points[i].t - t0) / width), max_points - 2);
+    if (bucket != current_bucket) {
+      thinned.push_back(points[i]);
+      current_bucket = bucket;
+    } else {
+      thinned.back().t = points[i].t;
+      thinned.back().value = std::max(thinned.back().value, points[i].value);
+    }
+  }
+  thinned.push_back(points.back());
+  return thinned;
+}
+
 void TrendWindow::prune(double now, double window_seconds) {
   while (!points_.empty() && points_.front().t < now - window_seconds) points_.pop_front();
 }

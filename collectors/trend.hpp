@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <deque>
 #include <optional>
+#include <vector>
 
 namespace pgpulse::collectors {
 
@@ -35,6 +36,12 @@ class TrendWindow {
  private:
   std::deque<TrendPoint> points_;
 };
+
+// At most max_points points for a sparkline: the window cut into equal time buckets, each one
+// represented by its highest value (a spike must survive the thinning) at its last time. The last
+// point is always kept, so the line ends at the current value.
+std::vector<TrendPoint> thin_for_display(const std::deque<TrendPoint>& points,
+                                         std::size_t max_points);
 
 struct LeakRule {
   double window_seconds = 900;

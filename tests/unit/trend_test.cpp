@@ -117,3 +117,30 @@ TEST_CASE("exhaustion ETA follows the fitted growth") {
   CHECK_FALSE(exhaustion_eta(fit_line(series(11, 60, [](int i) { return 90 - i; })), 80, 97, 0.8));
   CHECK_FALSE(exhaustion_eta(fit_line(series(3, 60, [](int i) { return i; })), 2, 97, 0.8));
 }
+
+TEST_CASE("a sparkline thins a full window but keeps its spike and its last value") {
+  auto points = series(900, 1, [](int i) { return i == 437 ? 95.0 : 10.0 + (i % 3); });
+  points.back().value = 42;
+  auto thinned = thin_for_display(points, 120);
+  CHECK(thinned.size() <= 120);
+  CHECK(thinned.size() >= 100);
+  CHECK(thinned.back().t == points.back().t);
+  CHECK(thinned.back().value == 42);
+  double highest = 0;
+  for (std::size_t i = 0; i < thinned.size(); ++i) {
+    highest = std::max(highest, thinned[i].value);
+    if (i > 0) CHECK(thinned[i].t > thinned[i - 1].t);
+  }
+  CHECK(highest == 95);
+}
+
+TEST_CASE("a short window is drawn as it is and degenerate inputs stay bounded") {
+  auto points = series(30, 1, [](int i) { return i; });
+  CHECK(thin_for_display(points, 120).size() == 30);
+  CHECK(thin_for_display(points, 0).empty());
+  CHECK(thin_for_display(points, 1).size() == 1);
+  std::deque<TrendPoint> same_time(500, TrendPoint{1.7e9, 3});
+  auto collapsed = thin_for_display(same_time, 120);
+  REQUIRE(collapsed.size() == 1);
+  CHECK(collapsed.front().value == 3);
+}
