@@ -63,8 +63,15 @@ struct DatabasePosture {
 
 DatabasePosture assess_database(const std::vector<TableRow>& rows, const TenantRule& rule);
 
+// One pg_policy row, in a form that is cheap to read and to compare across scans.
 struct PolicyRow {
-  std::string schema, table, name, permissive, roles, cmd, qual, with_check;
+  std::string schema, table, name;
+  bool permissive = true;  // polpermissive (false: RESTRICTIVE)
+  char cmd = '*';          // polcmd: r (SELECT), a (INSERT), w (UPDATE), d (DELETE), * (ALL)
+  std::string roles;       // role names in role-oid order, comma-separated; "public" for PUBLIC
+  // md5 of the USING and WITH CHECK node trees (polqual::text, polwithcheck::text), "" when
+  // absent. Digests of the stored trees, not of deparsed text: see kRlsPoliciesSql.
+  std::string qual, with_check;
 };
 
 enum class PolicyChangeKind { Added, Removed, Altered };

@@ -19,9 +19,8 @@ TableRow table(std::string name, bool enabled, bool forced, long policies, bool 
 }
 
 PolicyRow policy(std::string table, std::string name, std::string qual) {
-  return PolicyRow{
-      "public", std::move(table), std::move(name), "PERMISSIVE", "public", "ALL", std::move(qual),
-      ""};
+  return PolicyRow{"public", std::move(table), std::move(name), true,
+                   '*',      "public",         std::move(qual), ""};
 }
 
 }  // namespace
@@ -88,6 +87,24 @@ TEST_CASE("policy drift: added, removed, altered, unchanged") {
   roles_changed[1].roles = "app_user";
   CHECK(diff_policies(after, roles_changed).size() == 1);
   CHECK(diff_policies(after, after).empty());
+}
+
+TEST_CASE("policy drift compares permissive - command - roles and both digests") {
+  auto base = policy("orders", "p", "d41d8cd98f00b204e9800998ecf8427e");
+  std::vector<PolicyRow> before{base};
+  auto altered = [&](auto change) {
+    auto row = base;
+    change(row);
+    auto changes = diff_policies(before, {row});
+    return changes.size() == 1 && changes[0].kind == PolicyChangeKind::Altered &&
+           changes[0].name == "p";
+  };
+  CHECK(altered([](PolicyRow& r) { r.permissive = false; }));
+  CHECK(altered([](PolicyRow& r) { r.cmd = 'r'; }));
+  CHECK(altered([](PolicyRow& r) { r.roles = "app_user"; }));
+  CHECK(altered([](PolicyRow& r) { r.qual = "0cc175b9c0f1b6a831c399e269772661"; }));
+  CHECK(altered([](PolicyRow& r) { r.with_check = "0cc175b9c0f1b6a831c399e269772661"; }));
+  CHECK(diff_policies(before, {base}).empty());
 }
 
 TEST_CASE("seq-scan-heavy tables by size and share of rows read sequentially") {
