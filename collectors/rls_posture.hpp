@@ -17,8 +17,10 @@ struct TableRow {
   long policies = 0;
   bool has_tenant_column = false;
   long long size_bytes = 0;
-  bool has_stats = false;  // pg_stat_user_tables has a row (not for partitioned parents)
-  long long seq_scan = 0, seq_tup_read = 0, idx_scan = 0, idx_tup_fetch = 0;
+  bool has_stats = false;  // pg_stat_user_tables has a row (partitioned parents only from PG 15)
+  // Cumulative counters, as pg_stat_user_tables reports them. The catalog query reads them only
+  // for tables of at least seq_scan.min_table_bytes (0 below): nothing else looks at them.
+  long long seq_scan = 0, seq_tup_read = 0, idx_tup_fetch = 0;
 };
 
 enum class RlsStatus {
