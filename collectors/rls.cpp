@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <optional>
 
@@ -146,6 +150,8 @@ RlsCollector::DatabaseScan RlsCollector::scan(pg::Connection& connection,
                                               const std::string& datname) {
   DatabaseScan result;
   result.datname = datname;
+  // Each libpq result is parsed and released before the next query: the one of a 10,000-table
+  // database (3.3 MB) must not be alive with the policies, the posture or the next result.
   std::vector<TableRow> rows = read_tables(connection.query(
       kRlsTablesSql, interrupter,
       {name_array(options_.tenant_columns), std::to_string(options_.seq_scan.min_table_bytes)}));
@@ -173,6 +179,22 @@ RlsCollector::DatabaseScan RlsCollector::scan(pg::Connection& connection,
 }
 
 CollectorOutput RlsCollector::collect(PollContext& context) {
+  // A scan of a 10,000-table database allocates several MB (libpq results, rows, posture, JSON)
+  // and frees them at the end. glibc keeps freed pages in the arena of the target's thread, where
+  // they stay counted in RSS until a later allocation reuses them: hand them back to the kernel
+  // once per scan, after every temporary is gone (this guard's destructor runs last). It costs a
+  // walk over the arenas' free lists, about a millisecond, every rls interval (5 minutes).
+  struct TrimOnExit {
+    ~TrimOnExit() {
+#ifdef __GLIBC__
+      malloc_trim(0);
+#endif
+    }
+  } trim;
+  return collect_scans(context);
+}
+
+CollectorOutput RlsCollector::collect_scans(PollContext& context) {
   auto cluster = context.query(kRlsClusterSql);
   std::vector<std::string> available;
   std::vector<std::pair<std::string, std::string>> bypass;  // rolname, reason

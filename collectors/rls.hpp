@@ -1,7 +1,7 @@
 #pragma once
 // The `rls` collector: visits every database of the target (one short connection at a time, the
-// main connection for its own database), reads pg_class/pg_policy/pg_stat_user_tables, and
-// reports RLS posture, policy drift, RLS-bypassing roles and seq-scan-heavy tables.
+// main connection for its own database), reads pg_class/pg_policy/pg_attribute and the table
+// statistics, and reports RLS posture, policy drift, RLS-bypassing roles and seq-scan-heavy tables.
 #include <map>
 #include <string>
 #include <vector>
@@ -35,6 +35,7 @@ class RlsCollector : public Collector {
   CollectorOutput collect(PollContext& context) override;
 
  private:
+  CollectorOutput collect_scans(PollContext& context);
   struct DatabaseState {
     bool has_baseline = false;
     std::vector<PolicyRow> policies;

@@ -1,6 +1,7 @@
 #include "collectors/rls_posture.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <tuple>
 
 namespace pgpulse::collectors {
@@ -41,6 +42,7 @@ TenantRule::TenantRule(const std::vector<std::string>& table_patterns) {
 
 bool TenantRule::is_tenant(const TableRow& row) const {
   if (row.has_tenant_column) return true;
+  if (patterns_.empty()) return false;  // the usual case: no "schema.table" string to build
   std::string qualified = row.schema + "." + row.table;
   return std::any_of(patterns_.begin(), patterns_.end(), [&](const std::regex& pattern) {
     return std::regex_match(qualified, pattern);
@@ -59,49 +61,84 @@ RlsStatus classify(const TableRow& row, bool tenant) {
 DatabasePosture assess_database(const std::vector<TableRow>& rows, const TenantRule& rule) {
   DatabasePosture posture;
   for (auto status : kAllStatuses) posture.tables[status] = 0;
+  // Tenant tables are sorted as (row, status) pairs, then copied once into a vector of the exact
+  // size: no string copies while sorting, no reallocations.
+  struct Tenant {
+    const TableRow* row;
+    RlsStatus status;
+    bool in_force;
+  };
+  std::vector<Tenant> tenants;
   for (const auto& row : rows) {
     bool tenant = rule.is_tenant(row);
     auto status = classify(row, tenant);
     ++posture.tables[status];
     posture.policies += row.policies;
     if (!tenant) continue;
-    TenantTable table{row.schema, row.table, status};
-    if (!table.rls_in_force()) ++posture.unprotected_tenant_tables;
-    posture.tenant_tables.push_back(std::move(table));
+    bool in_force = rls_in_force(status);
+    if (!in_force) ++posture.unprotected_tenant_tables;
+    tenants.push_back({&row, status, in_force});
   }
-  std::sort(posture.tenant_tables.begin(), posture.tenant_tables.end(),
-            [](const TenantTable& a, const TenantTable& b) {
-              return std::make_tuple(a.rls_in_force(), a.schema, a.table) <
-                     std::make_tuple(b.rls_in_force(), b.schema, b.table);
-            });
+  std::sort(tenants.begin(), tenants.end(), [](const Tenant& a, const Tenant& b) {
+    return std::tie(a.in_force, a.row->schema, a.row->table) <
+           std::tie(b.in_force, b.row->schema, b.row->table);
+  });
+  posture.tenant_tables.reserve(tenants.size());
+  for (const auto& t : tenants) {
+    posture.tenant_tables.push_back({t.row->schema, t.row->table, t.status});
+  }
   return posture;
 }
 
+namespace {
+
+bool policy_key_less(const PolicyRow& a, const PolicyRow& b) {
+  return std::tie(a.schema, a.table, a.name) < std::tie(b.schema, b.table, b.name);
+}
+
+bool same_definition(const PolicyRow& a, const PolicyRow& b) {
+  return std::tie(a.permissive, a.cmd, a.roles, a.qual, a.with_check) ==
+         std::tie(b.permissive, b.cmd, b.roles, b.qual, b.with_check);
+}
+
+// Pointers into rows in (schema, table, name) order: sorting them copies no strings.
+std::vector<const PolicyRow*> by_key(const std::vector<PolicyRow>& rows) {
+  std::vector<const PolicyRow*> sorted;
+  sorted.reserve(rows.size());
+  for (const auto& row : rows) sorted.push_back(&row);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const PolicyRow* a, const PolicyRow* b) { return policy_key_less(*a, *b); });
+  return sorted;
+}
+
+PolicyChange change(PolicyChangeKind kind, const PolicyRow& row) {
+  return {kind, row.schema, row.table, row.name};
+}
+
+}  // namespace
+
 std::vector<PolicyChange> diff_policies(const std::vector<PolicyRow>& before,
                                         const std::vector<PolicyRow>& after) {
-  using Key = std::tuple<std::string, std::string, std::string>;
-  auto index = [](const std::vector<PolicyRow>& rows) {
-    std::map<Key, const PolicyRow*> map;
-    for (const auto& row : rows) map[{row.schema, row.table, row.name}] = &row;
-    return map;
-  };
-  auto old_index = index(before), new_index = index(after);
-  std::vector<PolicyChange> changes;
-  for (const auto& [key, row] : new_index) {
-    auto it = old_index.find(key);
-    if (it == old_index.end()) {
-      changes.push_back({PolicyChangeKind::Added, row->schema, row->table, row->name});
-    } else if (std::tie(row->permissive, row->roles, row->cmd, row->qual, row->with_check) !=
-               std::tie(it->second->permissive, it->second->roles, it->second->cmd,
-                        it->second->qual, it->second->with_check)) {
-      changes.push_back({PolicyChangeKind::Altered, row->schema, row->table, row->name});
+  auto old_rows = by_key(before), new_rows = by_key(after);
+  std::vector<PolicyChange> changes, removed;
+  auto old_it = old_rows.begin();
+  for (const PolicyRow* row : new_rows) {  // one merge walk over both sorted lists
+    for (; old_it != old_rows.end() && policy_key_less(**old_it, *row); ++old_it) {
+      removed.push_back(change(PolicyChangeKind::Removed, **old_it));
+    }
+    if (old_it != old_rows.end() && !policy_key_less(*row, **old_it)) {  // same key
+      if (!same_definition(*row, **old_it))
+        changes.push_back(change(PolicyChangeKind::Altered, *row));
+      ++old_it;
+    } else {
+      changes.push_back(change(PolicyChangeKind::Added, *row));
     }
   }
-  for (const auto& [key, row] : old_index) {
-    if (!new_index.count(key)) {
-      changes.push_back({PolicyChangeKind::Removed, row->schema, row->table, row->name});
-    }
+  for (; old_it != old_rows.end(); ++old_it) {
+    removed.push_back(change(PolicyChangeKind::Removed, **old_it));
   }
+  changes.insert(changes.end(), std::make_move_iterator(removed.begin()),
+                 std::make_move_iterator(removed.end()));
   return changes;
 }
 

@@ -48,12 +48,15 @@ class TenantRule {
 
 RlsStatus classify(const TableRow& row, bool tenant);
 
+// False for the statuses where a tenant table's rows are visible to every tenant.
+inline bool rls_in_force(RlsStatus status) {
+  return status != RlsStatus::PoliciesButDisabled && status != RlsStatus::Unprotected;
+}
+
 struct TenantTable {
   std::string schema, table;
   RlsStatus status;
-  bool rls_in_force() const {
-    return status != RlsStatus::PoliciesButDisabled && status != RlsStatus::Unprotected;
-  }
+  bool rls_in_force() const { return collectors::rls_in_force(status); }
 };
 
 struct DatabasePosture {
@@ -85,7 +88,8 @@ struct PolicyChange {
 };
 
 // What changed from one scan to the next, by (schema, table, policy name); altered means any of
-// permissive, roles, command, USING or WITH CHECK differs.
+// permissive, roles, command, USING or WITH CHECK differs. Added and altered policies come first,
+// then removed ones, each in (schema, table, name) order.
 std::vector<PolicyChange> diff_policies(const std::vector<PolicyRow>& before,
                                         const std::vector<PolicyRow>& after);
 

@@ -107,6 +107,65 @@ TEST_CASE("policy drift compares permissive - command - roles and both digests")
   CHECK(diff_policies(before, {base}).empty());
 }
 
+TEST_CASE("policy drift lists added and altered policies in key order and removed ones last") {
+  auto in = [](std::string schema, std::string table, std::string name, std::string qual) {
+    auto row = policy(std::move(table), std::move(name), std::move(qual));
+    row.schema = std::move(schema);
+    return row;
+  };
+  // Catalog order is arbitrary: neither list is sorted.
+  std::vector<PolicyRow> before{in("public", "b", "p2", "x"), in("app", "z", "p", "x"),
+                                in("public", "b", "p1", "x"), in("public", "a", "gone", "x"),
+                                in("public", "c", "gone", "x")};
+  std::vector<PolicyRow> after{in("public", "b", "p1", "y"), in("public", "b", "p2", "x"),
+                               in("public", "d", "new", "x"), in("app", "z", "p", "y"),
+                               in("app", "a", "new", "x")};
+  auto changes = diff_policies(before, after);
+  REQUIRE(changes.size() == 6);
+  auto is = [&](std::size_t i, PolicyChangeKind kind, const std::string& schema,
+                const std::string& table, const std::string& name) {
+    return changes[i].kind == kind && changes[i].schema == schema && changes[i].table == table &&
+           changes[i].name == name;
+  };
+  CHECK(is(0, PolicyChangeKind::Added, "app", "a", "new"));
+  CHECK(is(1, PolicyChangeKind::Altered, "app", "z", "p"));
+  CHECK(is(2, PolicyChangeKind::Altered, "public", "b", "p1"));
+  CHECK(is(3, PolicyChangeKind::Added, "public", "d", "new"));
+  CHECK(is(4, PolicyChangeKind::Removed, "public", "a", "gone"));
+  CHECK(is(5, PolicyChangeKind::Removed, "public", "c", "gone"));
+  // A policy of the same name on another table is another policy.
+  CHECK(diff_policies({in("public", "a", "p", "x")}, {in("public", "b", "p", "x")}).size() == 2);
+  CHECK(diff_policies({}, {}).empty());
+  CHECK(diff_policies(before, {}).size() == before.size());
+}
+
+TEST_CASE("tenant tables are sorted unprotected first then by schema and table") {
+  TenantRule rule({});
+  auto in = [](std::string schema, std::string name, bool enabled, long policies) {
+    auto row = table(std::move(name), enabled, false, policies, true);
+    row.schema = std::move(schema);
+    return row;
+  };
+  auto posture = assess_database(
+      {in("public", "b", true, 1), in("app", "z", false, 0), in("public", "a", false, 1),
+       in("app", "y", true, 1), in("app", "x", false, 0), in("public", "a2", true, 0)},
+      rule);
+  std::vector<std::string> order;
+  for (const auto& t : posture.tenant_tables) order.push_back(t.schema + "." + t.table);
+  CHECK(order ==
+        std::vector<std::string>{"app.x", "app.z", "public.a", "app.y", "public.a2", "public.b"});
+  CHECK(posture.unprotected_tenant_tables == 3);
+  CHECK(posture.tenant_tables[2].status == RlsStatus::PoliciesButDisabled);
+  CHECK(rls_in_force(RlsStatus::EnabledNoPolicy));
+  CHECK_FALSE(rls_in_force(RlsStatus::Unprotected));
+}
+
+TEST_CASE("without name patterns only the tenant column makes a tenant table") {
+  TenantRule none({});
+  CHECK(none.is_tenant(table("x", false, false, 0, true)));
+  CHECK_FALSE(none.is_tenant(table("accounts", false, false, 0, false)));
+}
+
 TEST_CASE("seq-scan-heavy tables by size and share of rows read sequentially") {
   SeqScanRule rule{1000, 0.5};
   auto big = table("events", false, false, 0, false);
