@@ -14,7 +14,10 @@ set -euo pipefail
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 command_name=${1:-}
 dir=${2:-}
-[ -n "$command_name" ] && [ -n "$dir" ] || { sed -n '2,12p' "$0"; exit 2; }
+if [ -z "$command_name" ] || [ -z "$dir" ]; then
+  sed -n '2,12p' "$0"
+  exit 2
+fi
 
 as_server_user() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

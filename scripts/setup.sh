@@ -14,7 +14,8 @@ PACKAGES=(
   libboost-dev libboost-system-dev catch2 libssl-dev libcrypt-dev openssl
   postgresql-15 prometheus
 )
-PACKAGES+=(${EXTRA_PACKAGES:-})
+read -r -a extra_packages <<<"${EXTRA_PACKAGES:-}"
+PACKAGES+=("${extra_packages[@]}")
 
 # shellcheck source=scripts/lib/packages.sh
 . scripts/lib/packages.sh
@@ -22,6 +23,7 @@ ensure_packages "${PACKAGES[@]}"
 
 BUILD_DIR=${BUILD_DIR:-build}
 echo "==> building in $BUILD_DIR"
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} ${CMAKE_ARGS:-} >/dev/null
+read -r -a cmake_args <<<"${CMAKE_ARGS:-}"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" "${cmake_args[@]}" >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 echo "==> built $BUILD_DIR/pgpulse"

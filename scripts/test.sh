@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Installs, builds and runs every test: unit tests, then integration tests against a throwaway
-# PostgreSQL started here on a free port (stopped on exit, whatever happens).
+# Installs, builds and runs every test: unit tests, integration tests against a throwaway
+# PostgreSQL started here on a free port (stopped on exit, whatever happens), the deploy files
+# against real Prometheus and Alertmanager, then the fuzz targets for a bounded time and the unit
+# and integration tests again under ASan/UBSan/LSan and TSan. CI runs exactly this.
 #
 #   scripts/test.sh
+#   PGPULSE_QUICK_TESTS=1 scripts/test.sh    while developing: skips fuzzing and sanitizers
+#   FUZZ_SECONDS=300 scripts/test.sh         fuzz longer (default 30 s per target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -30,4 +34,13 @@ echo "==> integration tests"
 echo "==> deploy: alert rules (promtool), compose, Kubernetes, package, real Prometheus end to end"
 bash scripts/test_deploy.sh
 
-echo "==> all tests passed"
+if [ -n "${PGPULSE_QUICK_TESTS:-}" ]; then
+  echo "==> PGPULSE_QUICK_TESTS set: fuzzing and sanitizer runs skipped (CI runs them)"
+else
+  echo "==> fuzzing: every target for ${FUZZ_SECONDS:-30}s"
+  FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/test_fuzz.sh
+  echo "==> sanitizers: ASan/UBSan/LSan, then TSan"
+  bash scripts/test_sanitizers.sh
+fi
+
+echo "==> all tests passed in $((SECONDS / 60)) min $((SECONDS % 60)) s"

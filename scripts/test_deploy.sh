@@ -28,7 +28,7 @@ CHECKS=("$PYTHON" "$root/deploy/test/checks.py")
 
 # ---------------------------------------------------------------- tools
 PACKAGES=(prometheus prometheus-alertmanager docker-compose python3 python3-yaml postgresql-15
-          curl dpkg-dev binutils systemd procps)
+          curl dpkg-dev binutils systemd procps shellcheck)
 # shellcheck source=scripts/lib/packages.sh
 . scripts/lib/packages.sh
 ensure_packages "${PACKAGES[@]}"
@@ -249,7 +249,7 @@ check "cpack -G DEB: binary, unit, config, docs; dependencies from dpkg-shlibdep
 
 if command -v shellcheck >/dev/null 2>&1; then
   step "shell scripts"
-  check "shellcheck" shellcheck scripts/test_deploy.sh scripts/gen_prometheusrule.sh \
+  check "shellcheck" shellcheck -x scripts/*.sh scripts/lib/*.sh bench/*.sh .ci/run \
     deploy/compose/initdb/10-pgpulse-role.sh
 fi
 
@@ -408,6 +408,11 @@ sleep 5
 step "every PromQL expression of the rules and the dashboard, through Prometheus' HTTP API"
 check "each expression parses and each of its selectors returns data" \
   env E2E_OPTIONAL_SELECTORS="$optional" "${CHECKS[@]}" evaluate "$prom_url" e2e $((SECONDS - started + 5))
+metrics_documented_ok() {
+  curl -sf "$pgpulse_url/metrics" >"$work/scrape.txt" && "${CHECKS[@]}" metrics-documented "$work/scrape.txt"
+}
+check "every exposed metric and every metric the rules and dashboard read is in docs/metrics.md" \
+  metrics_documented_ok
 
 echo "pgpulse exposed $("${CHECKS[@]}" value "$prom_url" 'count({job="pgpulse",target="e2e"})') series for target e2e" \
   "($("${CHECKS[@]}" value "$prom_url" 'count({job="pgpulse"})') from its endpoint) under this workload"

@@ -10,6 +10,10 @@
     checks.py healthcheck-cmd   print the Dockerfile's HEALTHCHECK command (run by the caller)
     checks.py runbook-sql       print the runbook's read-only SQL, placeholders filled in
     checks.py e2e-rules IN OUT  a copy of alerts.yml with every `for:` set to 0s
+    checks.py metrics-documented FILE
+                                every metric family of the scrape in FILE has HELP text and a
+                                row in docs/metrics.md, and so does every pgpulse_ metric the
+                                rules and the dashboard read
     checks.py evaluate URL TARGET SECONDS
                                 evaluate every PromQL expression of the rules and the dashboard
                                 against Prometheus at URL: each must parse, and each metric
@@ -594,6 +598,44 @@ def expressions(target):
     return out
 
 
+def metrics_documented(scrape_file):
+    with open(os.path.join(ROOT, "docs/metrics.md")) as f:
+        documented = set(re.findall(r"`(pgpulse_[a-z0-9_]+)", f.read()))
+    helps, samples = {}, set()
+    for line in open(scrape_file, encoding="utf-8", errors="replace"):
+        m = re.match(r"# HELP (\S+) ?(.*)", line)
+        if m:
+            helps[m.group(1)] = m.group(2).strip()
+        elif line.strip() and not line.startswith("#"):
+            samples.add(re.match(r"[A-Za-z_:][A-Za-z0-9_:]*", line).group(0))
+    if not helps:
+        problem(f"no metric families in {scrape_file}")
+
+    def family(sample):  # histogram and summary series belong to their family's HELP
+        for suffix in ("_bucket", "_sum", "_count", ""):
+            if sample.endswith(suffix) and sample[: len(sample) - len(suffix)] in helps:
+                return sample[: len(sample) - len(suffix)]
+        return None
+
+    for sample in sorted(samples):
+        if family(sample) is None:
+            problem(f"{sample}: a sample without HELP")
+    for name, text in sorted(helps.items()):
+        if not text:
+            problem(f"{name}: empty HELP text")
+        if name not in documented:
+            problem(f"{name}: exposed but not in docs/metrics.md")
+    read = set()
+    for _, expr in expressions("e2e"):
+        for selector in selectors(expr):
+            name = re.match(r"[A-Za-z_:]*", selector).group(0)
+            if name.startswith("pgpulse_"):
+                read.add(re.sub(r"_(bucket|sum|count)$", "", name) if name not in documented else name)
+    for name in sorted(read - documented):
+        problem(f"{name}: read by a rule or the dashboard but not in docs/metrics.md")
+    finish(f"{len(helps)} metric families exposed, {len(read)} read by rules and dashboard, all documented")
+
+
 def query(url, promql):
     data = urllib.parse.urlencode({"query": promql, "time": f"{time.time():.3f}"}).encode()
     try:
@@ -703,6 +745,8 @@ def main():
         healthcheck_cmd()
     elif command == "runbook-sql":
         runbook_sql()
+    elif command == "metrics-documented":
+        metrics_documented(args[0])
     elif command == "e2e-rules":
         e2e_rules(args[0], args[1])
     elif command == "expressions":

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts: ensure_packages PACKAGE... installs, with apt-get, those not installed
 # yet. apt-get runs only when something is missing, so the scripts are cheap to run again.
 # Debian packages such as postgresql and prometheus-postgres-exporter would start a service on
