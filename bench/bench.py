@@ -642,9 +642,15 @@ WHERE r.rolname = '{role}' GROUP BY query""")
         if not sql:
             return None
         with Conn(self.dsn(dbname, PGPULSE_ROLE)) as c:
-            c.query(f"PREPARE rls_tables(name[]) AS {sql}")
-            plan = json.loads(c.scalar(
-                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE rls_tables('{tenant_id}')"))[0]
+            # $1 tenant columns; since the rls-perf changes also $2, seq_scan.min_table_bytes
+            # (its default, 10 MiB).
+            if "$2" in sql:
+                c.query(f"PREPARE rls_tables(name[], bigint) AS {sql}")
+                execute = "EXECUTE rls_tables('{tenant_id}', 10485760)"
+            else:
+                c.query(f"PREPARE rls_tables(name[]) AS {sql}")
+                execute = "EXECUTE rls_tables('{tenant_id}')"
+            plan = json.loads(c.scalar(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {execute}"))[0]
         relations = {}
 
         def walk(node):
