@@ -14,7 +14,7 @@ root=$(pwd)
 # chromium: the status page is checked in a real headless browser.
 EXTRA_PACKAGES="chromium ${EXTRA_PACKAGES:-}" scripts/setup.sh
 
-echo "==> unit tests"
+echo "==> unit tests (at ${SECONDS}s)"
 (cd build && ctest -L unit --output-on-failure -j"$(nproc)")
 
 pgdir=$(mktemp -d /tmp/pgpulse-test-pg.XXXXXX)
@@ -23,23 +23,23 @@ cleanup() {
   rm -rf "$pgdir"
 }
 trap cleanup EXIT
-echo "==> starting a test PostgreSQL in $pgdir"
+echo "==> starting a test PostgreSQL in $pgdir (at ${SECONDS}s)"
 scripts/pg_test_server.sh start "$pgdir"
 # shellcheck disable=SC1091
 . "$pgdir/env"
 
-echo "==> integration tests"
+echo "==> integration tests (at ${SECONDS}s)"
 (cd build && ctest -L integration --output-on-failure)
 
-echo "==> deploy: alert rules (promtool), compose, Kubernetes, package, real Prometheus end to end"
+echo "==> deploy: alert rules (promtool), compose, Kubernetes, package, real Prometheus end to end (at ${SECONDS}s)"
 bash scripts/test_deploy.sh
 
 if [ -n "${PGPULSE_QUICK_TESTS:-}" ]; then
-  echo "==> PGPULSE_QUICK_TESTS set: fuzzing and sanitizer runs skipped (CI runs them)"
+  echo "==> PGPULSE_QUICK_TESTS set: fuzzing and sanitizer runs skipped (CI runs them) (at ${SECONDS}s)"
 else
-  echo "==> fuzzing: every target for ${FUZZ_SECONDS:-30}s"
+  echo "==> fuzzing: every target for ${FUZZ_SECONDS:-30}s (at ${SECONDS}s)"
   FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/test_fuzz.sh
-  echo "==> sanitizers: ASan/UBSan/LSan, then TSan"
+  echo "==> sanitizers: ASan/UBSan/LSan, then TSan (at ${SECONDS}s)"
   bash scripts/test_sanitizers.sh
 fi
 
