@@ -9,14 +9,22 @@
 #
 # The server refuses to run as root, so as root it runs as the "postgres" user (created by
 # Debian's postgresql package). Extra settings: PGPULSE_TEST_PG_SETTINGS="max_connections=300 ...".
+# Another major: PG_BIN=$(scripts/pg_versions.sh bindir 13) (default: Debian's 15). DIR remembers
+# the PG_BIN it was created with, so later stop/kill/start need no PG_BIN. PSQL defaults to
+# $PG_BIN/psql, or Debian's when PG_BIN has none (the npm-packaged servers have no client tools).
 set -euo pipefail
 
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 command_name=${1:-}
 dir=${2:-}
 if [ -z "$command_name" ] || [ -z "$dir" ]; then
-  sed -n '2,12p' "$0"
+  sed -n '2,15p' "$0"
   exit 2
+fi
+if [ -z "${PG_BIN:-}" ] && [ -f "$dir/pg_bin" ]; then PG_BIN=$(cat "$dir/pg_bin"); fi
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+if [ -z "${PSQL:-}" ]; then
+  PSQL=$PG_BIN/psql
+  [ -x "$PSQL" ] || PSQL=/usr/lib/postgresql/15/bin/psql
 fi
 
 as_server_user() {
@@ -45,6 +53,7 @@ init_cluster() {
   [ "$(id -u)" = 0 ] && chown -R postgres "$dir"
   as_server_user "$PG_BIN/initdb" -D "$data" -U postgres -A trust --no-sync -E UTF8 \
     --locale=C.UTF-8 >"$dir/log/initdb.log" 2>&1 || { cat "$dir/log/initdb.log" >&2; exit 1; }
+  # password_encryption: 13's default is md5, which the scram-sha-256 lines of pg_hba.conf reject.
   cat >>"$data/postgresql.conf" <<CONF
 port = $port
 listen_addresses = '127.0.0.1'
@@ -55,6 +64,7 @@ full_page_writes = off
 max_connections = 100
 shared_buffers = 64MB
 shared_preload_libraries = 'pg_stat_statements'
+password_encryption = 'scram-sha-256'
 logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d/%a '
 CONF
@@ -66,6 +76,7 @@ host all +password_auth 127.0.0.1/32 scram-sha-256
 host all all 127.0.0.1/32 trust
 HBA
   echo "$port" >"$dir/port"
+  (cd "$PG_BIN" && pwd) >"$dir/pg_bin"
 }
 
 write_env() {
@@ -73,6 +84,7 @@ write_env() {
   port=$(cat "$dir/port")
   cat >"$dir/env" <<ENV
 export PGPULSE_TEST_PGDIR='$dir'
+export PGPULSE_TEST_PGMAJOR=$(cat "$data/PG_VERSION")
 export PGPULSE_TEST_PGHOST=127.0.0.1
 export PGPULSE_TEST_PGPORT=$port
 export PGPULSE_TEST_PGSOCKET='$socket'
@@ -101,9 +113,9 @@ case "$command_name" in
       tail -20 "$dir/log/postgresql.log" >&2
       exit 1
     done
-    if ! as_server_user "$PG_BIN/psql" -h "$socket" -p "$(cat "$dir/port")" -U postgres -Atqc \
+    if ! as_server_user "$PSQL" -h "$socket" -p "$(cat "$dir/port")" -U postgres -Atqc \
         "SELECT 1 FROM pg_roles WHERE rolname = 'password_auth'" postgres | grep -q 1; then
-      as_server_user "$PG_BIN/psql" -h "$socket" -p "$(cat "$dir/port")" -U postgres -qc \
+      as_server_user "$PSQL" -h "$socket" -p "$(cat "$dir/port")" -U postgres -qc \
         "CREATE ROLE password_auth NOLOGIN; CREATE EXTENSION IF NOT EXISTS pg_stat_statements;" \
         postgres >/dev/null
     fi
@@ -117,5 +129,5 @@ case "$command_name" in
   status)
     as_server_user "$PG_BIN/pg_ctl" -D "$data" status ;;
   *)
-    sed -n '2,12p' "$0"; exit 2 ;;
+    sed -n '2,15p' "$0"; exit 2 ;;
 esac
