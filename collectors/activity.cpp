@@ -44,27 +44,43 @@ std::vector<int> parse_pid_list(std::string_view text) {
 
 ActivitySample parse_activity(const pg::Result& result) {
   ActivitySample sample;
-  sample.rows.reserve(result.rows());
+  sample.rows.reserve(static_cast<std::size_t>(result.rows()));
   const double nan = std::nan("");
+  // By name, once per result: the columns must not depend on the order of the SELECT list.
+  const int pid = result.column_index("pid"), datname = result.column_index("datname"),
+            usename = result.column_index("usename"),
+            application_name = result.column_index("application_name"),
+            state = result.column_index("state"),
+            backend_type = result.column_index("backend_type"),
+            wait_event_type = result.column_index("wait_event_type"),
+            wait_event = result.column_index("wait_event"),
+            backend_start = result.column_index("backend_start"),
+            xact_start = result.column_index("xact_start"),
+            query_start = result.column_index("query_start"),
+            state_change = result.column_index("state_change"),
+            blocked_by = result.column_index("blocked_by"), query = result.column_index("query"),
+            server_now = result.column_index("server_now"),
+            is_self = result.column_index("is_self"),
+            server_started = result.column_index("server_started");
   for (int r = 0; r < result.rows(); ++r) {
     ActivityRow row;
-    row.pid = static_cast<int>(result.integer(r, 0));
-    row.datname = result.text(r, 1);
-    row.usename = result.text(r, 2);
-    row.application_name = result.text(r, 3);
-    row.state = result.text(r, 4);
-    row.backend_type = result.text(r, 5);
-    row.wait_event_type = result.text(r, 6);
-    row.wait_event = result.text(r, 7);
-    row.backend_start = result.number(r, 8, nan);
-    row.xact_start = result.number(r, 9, nan);
-    row.query_start = result.number(r, 10, nan);
-    row.state_change = result.number(r, 11, nan);
-    row.blocked_by = parse_pid_list(result.text(r, 12));
-    row.query = result.text(r, 13);
-    sample.server_now = result.number(r, 14);
-    row.is_self = result.boolean(r, 15);
-    sample.server_started = result.number(r, 16);
+    row.pid = static_cast<int>(result.integer(r, pid));
+    row.datname = result.text(r, datname);
+    row.usename = result.text(r, usename);
+    row.application_name = result.text(r, application_name);
+    row.state = result.text(r, state);
+    row.backend_type = result.text(r, backend_type);
+    row.wait_event_type = result.text(r, wait_event_type);
+    row.wait_event = result.text(r, wait_event);
+    row.backend_start = result.number(r, backend_start, nan);
+    row.xact_start = result.number(r, xact_start, nan);
+    row.query_start = result.number(r, query_start, nan);
+    row.state_change = result.number(r, state_change, nan);
+    row.blocked_by = parse_pid_list(result.text(r, blocked_by));
+    row.query = result.text(r, query);
+    sample.server_now = result.number(r, server_now);
+    row.is_self = result.boolean(r, is_self);
+    sample.server_started = result.number(r, server_started);
     sample.rows.push_back(std::move(row));
   }
   return sample;

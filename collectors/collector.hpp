@@ -1,7 +1,7 @@
 #pragma once
 // The one small interface every signal implements. A collector runs its SQL through the
-// PollContext, hands the rows to pure functions, and returns plain data; it never touches HTTP,
-// the snapshot store or globals.
+// PollContext, hands the rows to pure functions, and returns metric families plus its typed
+// details (core/details/); it never touches HTTP, the snapshot store or globals.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -9,21 +9,41 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <string>
 
 #include "collectors/activity.hpp"
-#include "collectors/exposition.hpp"
 #include "collectors/pg/connection.hpp"
 #include "collectors/server_settings.hpp"
+#include "core/details.hpp"
+#include "core/exposition.hpp"
 
 namespace pgpulse::collectors {
 
+// The exposition vocabulary every collector uses.
+using core::add_counter;
+using core::add_gauge;
+using core::add_sample;
+using core::Families;
+using core::Family;
+using core::LabelPairs;
+
 struct CollectorOutput {
-  Families families;       // without the target label: the runner adds it
-  nlohmann::json details;  // optional structured data (e.g. /activity); null when none
+  Families families;         // without the target label: the runner adds it
+  core::DetailsPtr details;  // core::make_details(SomeDetails{...}); null when none
 };
 
-// What one scheduler tick offers the collectors due in it.
+// Whether a collector applies to the target it was made for. "Not applicable" is neither a
+// failure nor a readiness blocker: the collector does not run until the next (re)connect asks
+// again.
+struct Applicability {
+  bool applicable = true;
+  std::string reason;  // why not, for /readyz and the status page
+  static Applicability yes() { return {}; }
+  static Applicability no(std::string why) { return {false, std::move(why)}; }
+};
+
+// What one scheduler tick offers the collectors due in it. Lives for one tick on the poller's
+// thread; borrows the connection and the interrupter, which outlive it.
 class PollContext {
  public:
   // Opens a short-lived connection to another database of the same server, with the target's
@@ -76,9 +96,14 @@ class PollContext {
   std::optional<ServerSettings> settings_;
 };
 
+// Thread-safety: a collector belongs to one target's poller and is only ever called from that
+// poller's thread; it may keep state between calls (trend windows, previous counters).
 class Collector {
  public:
   virtual ~Collector() = default;
+  // Asked after every (re)connect, before the first collect() on that connection. Throws
+  // pg::Error like collect() when the database fails.
+  virtual Applicability applicability(PollContext& /*context*/) { return Applicability::yes(); }
   // Throws pg::Error when the database fails; the runner records it and carries on.
   virtual CollectorOutput collect(PollContext& context) = 0;
 };

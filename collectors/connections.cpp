@@ -4,9 +4,11 @@
 #include <cmath>
 #include <limits>
 
-#include "collectors/label_folding.hpp"
+#include "core/label_folding.hpp"
 
 namespace pgpulse::collectors {
+
+using core::LabelFold;
 
 double saturation_ratio(long client_backends, long max_connections, long reserved) {
   long usable = max_connections - reserved;
@@ -103,13 +105,7 @@ Families connection_families(const ConnectionsSummary& s) {
                        "Client backends / (max_connections - reserved). At 1 ordinary roles are "
                        "refused."),
              {}, s.saturation);
-  auto& folded = add_gauge(families, "pgpulse_label_values_folded",
-                           "Distinct label values folded into \"other\" in the last poll "
-                           "(labels.max_values).");
-  for (const auto& [label, count] : s.folded_values) {
-    add_sample(folded, {{"collector", "connections"}, {"label", label}},
-               static_cast<double>(count));
-  }
+  core::add_folded_values(families, "connections", s.folded_values);
   auto limit_families = [&](const std::vector<LimitUsage>& usage, const char* kind,
                             const char* label) {
     auto& limit =
@@ -130,49 +126,40 @@ Families connection_families(const ConnectionsSummary& s) {
   return families;
 }
 
-nlohmann::json connections_details(const ConnectionsSummary& s) {
-  std::map<std::string, long> by_app, by_user, by_state;
+core::ConnectionsDetails connections_details(const ConnectionsSummary& s) {
+  std::map<std::string, long> by_app, by_user;
+  core::ConnectionsDetails details;
   for (const auto& [key, count] : s.connections) {
     by_app[std::get<2>(key)] += count;
     by_user[std::get<1>(key)] += count;
-    by_state[std::get<3>(key)] += count;
+    details.by_state[std::get<3>(key)] += count;
   }
-  auto top = [](const std::map<std::string, long>& counts, const char* label) {
-    std::vector<std::pair<std::string, long>> ranked(counts.begin(), counts.end());
+  auto top = [](const std::map<std::string, long>& counts) {
+    std::vector<core::NamedCount> ranked;
+    for (const auto& [name, count] : counts) ranked.push_back({name, count});
     std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const auto& a, const auto& b) { return a.second > b.second; });
+                     [](const auto& a, const auto& b) { return a.connections > b.connections; });
     if (ranked.size() > 5) ranked.resize(5);
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& [name, count] : ranked)
-      list.push_back({{label, name}, {"connections", count}});
-    return list;
+    return ranked;
   };
-  auto limits = [](const std::vector<LimitUsage>& usage) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& u : usage) {
-      list.push_back({{"name", u.name},
-                      {"limit", u.limit},
-                      {"connections", u.connections},
-                      {"ratio", std::isinf(u.ratio) ? 1e9 : u.ratio}});
-    }
-    return list;
-  };
-  return {{"client_backends", s.client_backends},
-          {"max_connections", s.limits.max_connections},
-          {"reserved_connections", s.limits.reserved()},
-          {"saturation", std::isinf(s.saturation) ? 1e9 : s.saturation},
-          {"by_state", by_state},
-          {"top_applications", top(by_app, "application_name")},
-          {"top_users", top(by_user, "usename")},
-          {"database_limits", limits(s.databases)},
-          {"role_limits", limits(s.roles)}};
+  details.client_backends = s.client_backends;
+  details.max_connections = s.limits.max_connections;
+  details.reserved_connections = s.limits.reserved();
+  details.usable_connections = s.limits.usable();
+  details.saturation = s.saturation;
+  details.top_applications = top(by_app);
+  details.top_users = top(by_user);
+  details.database_limits = s.databases;
+  details.role_limits = s.roles;
+  return details;
 }
 
 CollectorOutput ConnectionsCollector::collect(PollContext& context) {
   const auto& settings = context.settings();
   auto summary = summarize_connections(context.activity(), settings.limits,
                                        settings.explicit_limits, context.label_limit());
-  return CollectorOutput{connection_families(summary), connections_details(summary)};
+  return CollectorOutput{connection_families(summary),
+                         core::make_details(connections_details(summary))};
 }
 
 }  // namespace pgpulse::collectors

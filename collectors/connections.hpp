@@ -8,15 +8,11 @@
 
 #include "collectors/collector.hpp"
 #include "collectors/server_settings.hpp"
+#include "core/details/connections.hpp"
 
 namespace pgpulse::collectors {
 
-struct LimitUsage {
-  std::string name;
-  long limit = 0;
-  long connections = 0;
-  double ratio = 0;
-};
+using core::LimitUsage;
 
 struct ConnectionsSummary {
   // (datname, usename, application_name, state) -> client backends, labels already folded.
@@ -39,7 +35,7 @@ ConnectionsSummary summarize_connections(const ActivitySample& sample, const Ser
 Families connection_families(const ConnectionsSummary& summary);
 // The numbers /diagnose and `pgpulse check` reason about: saturation, who holds the connections,
 // limits close to being hit.
-nlohmann::json connections_details(const ConnectionsSummary& summary);
+core::ConnectionsDetails connections_details(const ConnectionsSummary& summary);
 
 class ConnectionsCollector : public Collector {
  public:

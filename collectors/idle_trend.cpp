@@ -4,9 +4,12 @@
 #include <cmath>
 #include <limits>
 
-#include "collectors/label_folding.hpp"
+#include "core/label_folding.hpp"
+#include "core/time.hpp"
 
 namespace pgpulse::collectors {
+
+using core::LabelFold;
 
 namespace {
 
@@ -17,8 +20,8 @@ bool is_idle_in_transaction(const ActivityRow& row) {
   return row.state.rfind("idle in transaction", 0) == 0;  // also "(aborted)"
 }
 
-double age(double now, double since) {
-  return std::isnan(since) ? 0.0 : std::max(0.0, now - since);
+double window_seconds(const LeakRule& rule) {
+  return std::chrono::duration<double>(rule.window).count();
 }
 
 }  // namespace
@@ -38,7 +41,7 @@ IdleCounts count_idle(const ActivitySample& sample, std::size_t label_limit) {
   for (const auto& row : sample.rows) {
     if (!row.is_client() || row.is_self) continue;
     const auto& application = app.apply(row.application_name);
-    double since_change = age(sample.server_now, row.state_change);
+    double since_change = core::age_seconds(sample.server_now, row.state_change);
     if (is_idle(row)) {
       ++counts.idle[{application, user.apply(row.usename)}];
       auto& oldest = counts.idle_max_age[application];
@@ -76,7 +79,7 @@ IdleTrendReport update_idle_trend(IdleTrendState& state, const ActivitySample& s
   for (auto it = state.by_application.begin(); it != state.by_application.end();) {
     auto current = report.counts.idle_by_application.find(it->first);
     it->second.add(now, current == report.counts.idle_by_application.end() ? 0.0 : current->second);
-    it->second.prune(now, rule.window_seconds);
+    it->second.prune(now, window_seconds(rule));
     const auto& points = it->second.points();
     bool all_zero =
         std::all_of(points.begin(), points.end(), [](const TrendPoint& p) { return p.value == 0; });
@@ -104,7 +107,7 @@ IdleTrendReport update_idle_trend(IdleTrendState& state, const ActivitySample& s
     state.by_application.erase(victim);
   }
   state.client_backends.add(now, static_cast<double>(report.counts.client_backends));
-  state.client_backends.prune(now, rule.window_seconds);
+  state.client_backends.prune(now, window_seconds(rule));
   report.exhaustion_eta_seconds = exhaustion_eta(fit_line(state.client_backends.points()),
                                                  static_cast<double>(report.counts.client_backends),
                                                  static_cast<double>(limits.usable()), rule.min_r2);
@@ -155,61 +158,53 @@ Families idle_trend_families(const IdleTrendReport& report) {
                          "current steady growth; absent when not growing steadily."),
                {}, *report.exhaustion_eta_seconds);
   }
-  auto& folded = add_gauge(families, "pgpulse_label_values_folded",
-                           "Distinct label values folded into \"other\" in the last poll "
-                           "(labels.max_values).");
-  for (const auto& [label, count] : c.folded_values) {
-    add_sample(folded, {{"collector", "idle_trend"}, {"label", label}}, static_cast<double>(count));
-  }
+  core::add_folded_values(families, "idle_trend", c.folded_values);
   return families;
 }
 
 namespace {
 constexpr std::size_t kSparklinePoints = 120;
+
+long total_of(const std::map<std::pair<std::string, std::string>, long>& counts) {
+  long sum = 0;
+  for (const auto& [key, count] : counts) sum += count;
+  return sum;
+}
+
+std::optional<core::OldestSession> oldest(const std::map<std::string, double>& ages) {
+  std::optional<core::OldestSession> worst;
+  for (const auto& [name, seconds] : ages) {
+    if (!worst || seconds > worst->seconds) worst = core::OldestSession{name, seconds};
+  }
+  return worst;
+}
 }  // namespace
 
-CollectorOutput IdleTrendCollector::collect(PollContext& context) {
-  auto report = update_idle_trend(state_, context.activity(), context.settings().limits, rule_,
-                                  context.label_limit());
-  // Only the status page's sparkline reads the window: a thinned copy, not every sample (900 per
-  // window at 1 s polls would cost ~70 KiB of JSON per poll, kept in the snapshot).
-  nlohmann::json total = nlohmann::json::array();
-  for (const auto& p : thin_for_display(state_.client_backends.points(), kSparklinePoints)) {
-    total.push_back({p.t, p.value});
-  }
-  nlohmann::json leaks = nlohmann::json::array();
+core::IdleTrendDetails idle_trend_details(const IdleTrendReport& report,
+                                          const IdleTrendState& state, const ServerLimits& limits) {
+  core::IdleTrendDetails details;
+  details.idle = total_of(report.counts.idle);
+  details.idle_in_transaction = total_of(report.counts.idle_in_transaction);
+  details.oldest_idle = oldest(report.counts.idle_max_age);
+  details.oldest_idle_in_transaction = oldest(report.counts.idle_in_transaction_max_age);
   for (const auto& [application, verdict] : report.verdicts) {
-    if (!verdict.suspected) continue;
-    leaks.push_back({{"application_name", application},
-                     {"growth_per_minute", verdict.growth_per_minute},
-                     {"r2", verdict.fit.r2}});
-  }
-  auto total_of = [](const auto& counts) {
-    long sum = 0;
-    for (const auto& [key, count] : counts) sum += count;
-    return sum;
-  };
-  auto oldest = [](const std::map<std::string, double>& ages) {
-    nlohmann::json worst = nullptr;
-    for (const auto& [name, seconds] : ages) {
-      if (worst.is_null() || seconds > worst["seconds"].get<double>()) {
-        worst = {{"name", name}, {"seconds", seconds}};
-      }
+    if (verdict.suspected) {
+      details.leaks.push_back({application, verdict.growth_per_minute, verdict.fit.r2});
     }
-    return worst;
-  };
-  // Summary numbers for /diagnose, and the trend window for the status page's sparkline.
-  return CollectorOutput{
-      idle_trend_families(report),
-      {{"idle", total_of(report.counts.idle)},
-       {"idle_in_transaction", total_of(report.counts.idle_in_transaction)},
-       {"oldest_idle", oldest(report.counts.idle_max_age)},
-       {"oldest_idle_in_transaction", oldest(report.counts.idle_in_transaction_max_age)},
-       {"leaks", leaks},
-       {"exhaustion_eta_seconds",
-        report.exhaustion_eta_seconds ? nlohmann::json(*report.exhaustion_eta_seconds) : nullptr},
-       {"usable_connections", context.settings().limits.usable()},
-       {"client_backends", total}}};
+  }
+  details.exhaustion_eta_seconds = report.exhaustion_eta_seconds;
+  details.usable_connections = limits.usable();
+  // Only the status page's sparkline reads the window: a thinned copy, not every sample (900 per
+  // window at 1 s polls would cost ~70 KiB per poll, kept in the snapshot).
+  details.client_backends = thin_for_display(state.client_backends.points(), kSparklinePoints);
+  return details;
+}
+
+CollectorOutput IdleTrendCollector::collect(PollContext& context) {
+  const auto& limits = context.settings().limits;
+  auto report = update_idle_trend(state_, context.activity(), limits, rule_, context.label_limit());
+  return CollectorOutput{idle_trend_families(report),
+                         core::make_details(idle_trend_details(report, state_, limits))};
 }
 
 }  // namespace pgpulse::collectors

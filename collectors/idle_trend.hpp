@@ -43,10 +43,14 @@ IdleTrendReport update_idle_trend(IdleTrendState& state, const ActivitySample& s
                                   std::size_t label_limit);
 
 Families idle_trend_families(const IdleTrendReport& report);
+// What /diagnose and the status page read: totals, the oldest sessions, suspected leaks, and the
+// window of client backends thinned for a sparkline.
+core::IdleTrendDetails idle_trend_details(const IdleTrendReport& report,
+                                          const IdleTrendState& state, const ServerLimits& limits);
 
 class IdleTrendCollector : public Collector {
  public:
-  explicit IdleTrendCollector(LeakRule rule) : rule_(rule) {}
+  explicit IdleTrendCollector(const config::IdleTrendConfig& rule) : rule_(rule) {}
   CollectorOutput collect(PollContext& context) override;
 
  private:

@@ -5,28 +5,31 @@
 #include <string>
 
 #include "collectors/collector.hpp"
+#include "config/config.hpp"
+#include "core/details/locks.hpp"
 
 namespace pgpulse::collectors {
 
+// wait_started: pid -> pg_locks.waitstart (epoch seconds) for waiting backends; where missing
+// (PostgreSQL 13 has no waitstart), the wait is measured from state_change. Blocked counts are
+// per folded datname; the tree places each backend once, under the first of its blockers met.
 struct LockSummary {
   std::map<std::string, long> blocked;  // datname -> backends waiting on a lock held by another
-  double max_wait_seconds = 0;
-  long root_blockers = 0;  // blockers that are not blocked themselves
-  int max_depth = 0;       // 1: waiter -> root; 2: waiter -> waiter -> root; ...
-  nlohmann::json tree = nlohmann::json::array();
+  core::LocksDetails details;
 };
 
-// wait_started: pid -> pg_locks.waitstart (epoch seconds) for waiting backends; where missing,
-// the wait is measured from state_change.
 LockSummary summarize_locks(const ActivitySample& sample, const std::map<int, double>& wait_started,
                             std::size_t label_limit, std::size_t query_max_length);
 Families lock_families(const LockSummary& summary);
 
+// PostgreSQL 14+ only (pg_locks.waitstart).
 extern const char* const kLockWaitStartSql;
+inline constexpr int kWaitStartMinVersion = 140000;
 
 class LocksCollector : public Collector {
  public:
-  explicit LocksCollector(std::size_t query_max_length) : query_max_length_(query_max_length) {}
+  explicit LocksCollector(const config::ActivityConfig& options)
+      : query_max_length_(static_cast<std::size_t>(options.query_max_length)) {}
   CollectorOutput collect(PollContext& context) override;
 
  private:

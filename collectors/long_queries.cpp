@@ -4,15 +4,18 @@
 #include <cmath>
 #include <sstream>
 
-#include "collectors/label_folding.hpp"
 #include "collectors/query_text.hpp"
+#include "core/label_folding.hpp"
+#include "core/time.hpp"
 
 namespace pgpulse::collectors {
 
+using core::LabelFold;
+
 namespace {
 
-double age(double now, double since) {
-  return std::isnan(since) ? 0.0 : std::max(0.0, now - since);
+double seconds(config::Millis value) {
+  return std::chrono::duration<double>(value).count();
 }
 
 std::string threshold_label(double seconds) {
@@ -24,26 +27,29 @@ std::string threshold_label(double seconds) {
 }  // namespace
 
 LongQuerySummary summarize_long_queries(const ActivitySample& sample,
-                                        const LongQueryOptions& options) {
+                                        const config::ActivityConfig& options,
+                                        std::size_t label_limit) {
   LongQuerySummary summary;
   std::map<std::string, std::size_t> by_db;
   for (const auto& row : sample.rows) {
     if (row.is_client() && !row.is_self) ++by_db[row.datname];
   }
-  LabelFold db(by_db, options.label_limit);
+  LabelFold db(by_db, label_limit);
   summary.folded_datnames = db.folded_values();
   std::vector<Offender> candidates;
   for (const auto& row : sample.rows) {
     if (!row.is_client() || row.is_self) continue;
     const auto& datname = db.apply(row.datname);
     Offender o;
-    o.query_seconds = row.state == "active" ? age(sample.server_now, row.query_start) : 0.0;
-    o.transaction_seconds = age(sample.server_now, row.xact_start);
+    o.query_seconds =
+        row.state == "active" ? core::age_seconds(sample.server_now, row.query_start) : 0.0;
+    o.transaction_seconds = core::age_seconds(sample.server_now, row.xact_start);
     auto& longest_query = summary.longest_query[datname];
     longest_query = std::max(longest_query, o.query_seconds);
     auto& longest_transaction = summary.longest_transaction[datname];
     longest_transaction = std::max(longest_transaction, o.transaction_seconds);
-    for (double threshold : options.thresholds_seconds) {
+    for (auto threshold_ms : options.long_query_thresholds) {
+      double threshold = seconds(threshold_ms);
       auto& count = summary.over_threshold[{datname, threshold}];
       if (row.state == "active" && o.query_seconds > threshold) ++count;
     }
@@ -60,11 +66,13 @@ LongQuerySummary summarize_long_queries(const ActivitySample& sample,
     candidates.push_back(std::move(o));
   }
   auto key = [](const Offender& o) { return std::max(o.query_seconds, o.transaction_seconds); };
-  std::size_t keep = std::min(options.top_n, candidates.size());
+  std::size_t keep = std::min(static_cast<std::size_t>(options.top_n), candidates.size());
   std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(),
                     [&](const Offender& a, const Offender& b) { return key(a) > key(b); });
   candidates.resize(keep);
-  for (auto& o : candidates) o.query = normalize_query(o.query, options.query_max_length);
+  for (auto& o : candidates) {
+    o.query = normalize_query(o.query, static_cast<std::size_t>(options.query_max_length));
+  }
   summary.top = std::move(candidates);
   return summary;
 }
@@ -87,53 +95,34 @@ Families long_query_families(const LongQuerySummary& s) {
     add_sample(over, {{"datname", key.first}, {"threshold_seconds", threshold_label(key.second)}},
                static_cast<double>(count));
   }
-  add_sample(add_gauge(families, "pgpulse_label_values_folded",
-                       "Distinct label values folded into \"other\" in the last poll "
-                       "(labels.max_values)."),
-             {{"collector", "long_queries"}, {"label", "datname"}},
-             static_cast<double>(s.folded_datnames));
+  core::add_folded_values(families, "long_queries", {{"datname", s.folded_datnames}});
   return families;
 }
 
-nlohmann::json offenders_json(const std::vector<Offender>& offenders) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& o : offenders) {
-    list.push_back({{"pid", o.pid},
-                    {"datname", o.datname},
-                    {"usename", o.usename},
-                    {"application_name", o.application_name},
-                    {"state", o.state},
-                    {"query_seconds", o.query_seconds},
-                    {"transaction_seconds", o.transaction_seconds},
-                    {"wait_event_type", o.wait_event_type},
-                    {"wait_event", o.wait_event},
-                    {"blocked_by", o.blocked_by},
-                    {"query", o.query}});
+core::LongQueriesDetails long_query_details(LongQuerySummary summary,
+                                            const config::ActivityConfig& options) {
+  core::LongQueriesDetails details;
+  for (const auto& [datname, seconds] : summary.longest_query) {
+    details.longest_query_seconds = std::max(details.longest_query_seconds, seconds);
   }
-  return list;
+  for (const auto& [datname, seconds] : summary.longest_transaction) {
+    details.longest_transaction_seconds = std::max(details.longest_transaction_seconds, seconds);
+  }
+  for (auto threshold : options.long_query_thresholds) {
+    details.thresholds_seconds.push_back(seconds(threshold));
+  }
+  for (const auto& [key, count] : summary.over_threshold) {
+    details.over_threshold[threshold_label(key.second)] += count;
+  }
+  details.offenders = std::move(summary.top);
+  return details;
 }
 
 CollectorOutput LongQueriesCollector::collect(PollContext& context) {
-  auto options = options_;
-  options.label_limit = context.label_limit();
-  auto summary = summarize_long_queries(context.activity(), options);
-  double longest_query = 0, longest_transaction = 0;
-  for (const auto& [datname, seconds] : summary.longest_query)
-    longest_query = std::max(longest_query, seconds);
-  for (const auto& [datname, seconds] : summary.longest_transaction) {
-    longest_transaction = std::max(longest_transaction, seconds);
-  }
-  nlohmann::json over = nlohmann::json::object();
-  for (const auto& [key, count] : summary.over_threshold) {
-    auto label = threshold_label(key.second);
-    over[label] = over.value(label, 0L) + count;
-  }
-  return CollectorOutput{long_query_families(summary),
-                         {{"longest_query_seconds", longest_query},
-                          {"thresholds_seconds", options_.thresholds_seconds},
-                          {"longest_transaction_seconds", longest_transaction},
-                          {"over_threshold", over},
-                          {"offenders", offenders_json(summary.top)}}};
+  auto summary = summarize_long_queries(context.activity(), options_, context.label_limit());
+  auto families = long_query_families(summary);
+  return CollectorOutput{std::move(families),
+                         core::make_details(long_query_details(std::move(summary), options_))};
 }
 
 }  // namespace pgpulse::collectors

@@ -7,16 +7,12 @@
 #include <vector>
 
 #include "collectors/collector.hpp"
+#include "config/config.hpp"
+#include "core/details/long_queries.hpp"
 
 namespace pgpulse::collectors {
 
-struct Offender {
-  int pid = 0;
-  std::string datname, usename, application_name, state, wait_event_type, wait_event, query;
-  double query_seconds = 0;        // active queries only, else 0
-  double transaction_seconds = 0;  // 0 outside a transaction
-  std::vector<int> blocked_by;
-};
+using core::Offender;
 
 struct LongQuerySummary {
   std::map<std::string, double> longest_query;                    // datname -> seconds
@@ -26,25 +22,21 @@ struct LongQuerySummary {
   std::size_t folded_datnames = 0;
 };
 
-struct LongQueryOptions {
-  std::vector<double> thresholds_seconds{30, 300};
-  std::size_t top_n = 20;
-  std::size_t query_max_length = 200;
-  std::size_t label_limit = 50;
-};
-
+// thresholds, top_n and query_max_length come from the activity config section.
 LongQuerySummary summarize_long_queries(const ActivitySample& sample,
-                                        const LongQueryOptions& options);
+                                        const config::ActivityConfig& options,
+                                        std::size_t label_limit);
 Families long_query_families(const LongQuerySummary& summary);
-nlohmann::json offenders_json(const std::vector<Offender>& offenders);
+core::LongQueriesDetails long_query_details(LongQuerySummary summary,
+                                            const config::ActivityConfig& options);
 
 class LongQueriesCollector : public Collector {
  public:
-  explicit LongQueriesCollector(LongQueryOptions options) : options_(std::move(options)) {}
+  explicit LongQueriesCollector(const config::ActivityConfig& options) : options_(options) {}
   CollectorOutput collect(PollContext& context) override;
 
  private:
-  LongQueryOptions options_;
+  config::ActivityConfig options_;
 };
 
 }  // namespace pgpulse::collectors

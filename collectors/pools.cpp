@@ -5,10 +5,11 @@
 
 namespace pgpulse::collectors {
 
-PoolSummary summarize_pools(const ActivitySample& sample,
-                            const std::vector<config::PoolConfig>& pools,
-                            const ServerLimits& limits) {
-  PoolSummary summary;
+core::PoolsDetails summarize_pools(const ActivitySample& sample,
+                                   const std::vector<config::PoolConfig>& pools,
+                                   const ServerLimits& limits) {
+  core::PoolsDetails summary;
+  summary.usable_connections = limits.usable();
   long total_budget = 0;
   for (const auto& pool : pools) {
     PoolUsage usage{pool.name, pool.budget(), 0, 0};
@@ -31,7 +32,7 @@ PoolSummary summarize_pools(const ActivitySample& sample,
   return summary;
 }
 
-Families pool_families(const PoolSummary& s) {
+Families pool_families(const core::PoolsDetails& s) {
   Families families;
   if (s.pools.empty()) return families;
   auto& budget = add_gauge(families, "pgpulse_pool_budget_connections",
@@ -55,20 +56,22 @@ Families pool_families(const PoolSummary& s) {
   return families;
 }
 
-CollectorOutput PoolsCollector::collect(PollContext& context) {
-  if (pools_.empty()) return {};
-  auto summary = summarize_pools(context.activity(), pools_, context.settings().limits);
-  nlohmann::json pools = nlohmann::json::array();
-  for (const auto& p : summary.pools) {
-    pools.push_back({{"name", p.name},
-                     {"budget", p.budget},
-                     {"connections", p.connections},
-                     {"utilization", std::isinf(p.utilization) ? 1e9 : p.utilization}});
+PoolsCollector::PoolsCollector(const std::vector<config::PoolConfig>& pools,
+                               const std::string& target) {
+  for (const auto& pool : pools) {
+    if (pool.target.empty() || pool.target == target) pools_.push_back(pool);
   }
-  return CollectorOutput{pool_families(summary),
-                         {{"pools", pools},
-                          {"overcommit", std::isinf(summary.overcommit) ? 1e9 : summary.overcommit},
-                          {"usable_connections", context.settings().limits.usable()}}};
+}
+
+Applicability PoolsCollector::applicability(PollContext&) {
+  if (pools_.empty()) return Applicability::no("no pools declared for this target (pools:)");
+  return Applicability::yes();
+}
+
+CollectorOutput PoolsCollector::collect(PollContext& context) {
+  auto summary = summarize_pools(context.activity(), pools_, context.settings().limits);
+  auto families = pool_families(summary);
+  return CollectorOutput{std::move(families), core::make_details(std::move(summary))};
 }
 
 }  // namespace pgpulse::collectors

@@ -7,29 +7,23 @@
 #include "collectors/collector.hpp"
 #include "collectors/server_settings.hpp"
 #include "config/config.hpp"
+#include "core/details/pools.hpp"
 
 namespace pgpulse::collectors {
 
-struct PoolUsage {
-  std::string name;
-  long budget = 0;
-  long connections = 0;
-  double utilization = 0;  // connections / budget; +Inf for a zero budget in use
-};
+using core::PoolUsage;
 
-struct PoolSummary {
-  std::vector<PoolUsage> pools;
-  double overcommit = 0;  // sum of budgets / (max_connections - reserved)
-};
+core::PoolsDetails summarize_pools(const ActivitySample& sample,
+                                   const std::vector<config::PoolConfig>& pools,
+                                   const ServerLimits& limits);
+Families pool_families(const core::PoolsDetails& summary);
 
-PoolSummary summarize_pools(const ActivitySample& sample,
-                            const std::vector<config::PoolConfig>& pools,
-                            const ServerLimits& limits);
-Families pool_families(const PoolSummary& summary);
-
+// Not applicable to a target no pool is declared for.
 class PoolsCollector : public Collector {
  public:
-  explicit PoolsCollector(std::vector<config::PoolConfig> pools) : pools_(std::move(pools)) {}
+  // Keeps the pools that apply to `target` (those without a target, and those naming it).
+  PoolsCollector(const std::vector<config::PoolConfig>& pools, const std::string& target);
+  Applicability applicability(PollContext& context) override;
   CollectorOutput collect(PollContext& context) override;
 
  private:

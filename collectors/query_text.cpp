@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-#include "collectors/exposition.hpp"
+#include "core/exposition.hpp"
 
 namespace pgpulse::collectors {
 
@@ -76,9 +76,9 @@ std::string normalize_query(std::string_view q, std::size_t max_length) {
     }
   }
   if (out.size() > max_length) {
-    out = repair_utf8(out, max_length) + "...";
+    out = core::repair_utf8(out, max_length) + "...";
   } else {
-    out = repair_utf8(out, out.size());
+    out = core::repair_utf8(out, out.size());
   }
   return out;
 }

@@ -131,7 +131,7 @@ std::vector<PolicyRow> read_policies(const pg::Result& policies) {
 }  // namespace
 
 std::vector<std::string> select_databases(const std::vector<std::string>& available,
-                                          const RlsOptions& options) {
+                                          const config::RlsConfig& options) {
   std::vector<std::string> selected;
   auto listed = [](const std::vector<std::string>& list, const std::string& name) {
     return std::find(list.begin(), list.end(), name) != list.end();
@@ -145,10 +145,10 @@ std::vector<std::string> select_databases(const std::vector<std::string>& availa
   return selected;
 }
 
-RlsCollector::DatabaseScan RlsCollector::scan(pg::Connection& connection,
-                                              const pg::Interrupter& interrupter,
-                                              const std::string& datname) {
-  DatabaseScan result;
+DatabaseScanResult RlsCollector::scan(pg::Connection& connection,
+                                      const pg::Interrupter& interrupter,
+                                      const std::string& datname) {
+  DatabaseScanResult result;
   result.datname = datname;
   // Each libpq result is parsed and released before the next query: the one of a 10,000-table
   // database (3.3 MB) must not be alive with the policies, the posture or the next result.
@@ -174,6 +174,7 @@ RlsCollector::DatabaseScan RlsCollector::scan(pg::Connection& connection,
   state.counters = counters_to_keep(rows, options_.seq_scan);
   result.posture = assess_database(rows, rule_);
   result.tables = rows.size();
+  result.changes = state.changes;
   result.ok = true;
   return result;
 }
@@ -197,146 +198,46 @@ CollectorOutput RlsCollector::collect(PollContext& context) {
 CollectorOutput RlsCollector::collect_scans(PollContext& context) {
   auto cluster = context.query(kRlsClusterSql);
   std::vector<std::string> available;
-  std::vector<std::pair<std::string, std::string>> bypass;  // rolname, reason
+  ClusterScan report;
   std::string current_database;
-  bool self_superuser = false;
+  int kind_column = cluster.column_index("kind"), name_column = cluster.column_index("name"),
+      super_column = cluster.column_index("super");
   for (int r = 0; r < cluster.rows(); ++r) {
-    std::string kind(cluster.text(r, 0)), name(cluster.text(r, 1));
+    std::string kind(cluster.text(r, kind_column)), name(cluster.text(r, name_column));
     if (kind == "database") {
       available.push_back(name);
     } else if (kind == "bypass") {
-      bypass.emplace_back(name, cluster.boolean(r, 2) ? "superuser" : "bypassrls");
+      report.bypass_roles.push_back(
+          {name, cluster.boolean(r, super_column) ? "superuser" : "bypassrls"});
     } else {
       current_database = name;
-      self_superuser = cluster.boolean(r, 2);
+      report.self_superuser = cluster.boolean(r, super_column);
     }
   }
-  std::vector<DatabaseScan> scans;
   for (const auto& datname : select_databases(available, options_)) {
     try {
       if (datname == current_database) {
-        scans.push_back(scan(context.connection(), context.interrupter(), datname));
+        report.databases.push_back(scan(context.connection(), context.interrupter(), datname));
       } else {
         auto connection = context.open_database(datname);  // closed at the end of this block
-        scans.push_back(scan(connection, context.interrupter(), datname));
+        report.databases.push_back(scan(connection, context.interrupter(), datname));
       }
     } catch (const pg::Error& error) {
       if (error.kind() == pg::ErrorKind::Interrupted) throw;
       if (datname == current_database && error.connection_lost()) throw;
       spdlog::warn("rls: cannot scan database {}: {}", datname, error.what());
-      DatabaseScan failed;
+      DatabaseScanResult failed;
       failed.datname = datname;
       failed.error = error.what();
-      scans.push_back(std::move(failed));
+      report.databases.push_back(std::move(failed));
     }
   }
   for (auto it = databases_.begin(); it != databases_.end();) {  // dropped databases
-    bool present = std::any_of(scans.begin(), scans.end(),
-                               [&](const DatabaseScan& s) { return s.datname == it->first; });
+    bool present = std::any_of(report.databases.begin(), report.databases.end(),
+                               [&](const DatabaseScanResult& s) { return s.datname == it->first; });
     it = present ? std::next(it) : databases_.erase(it);
   }
-
-  Families families;
-  auto& tables = add_gauge(families, "pgpulse_rls_tables",
-                           "Tables by row-level security status (see docs/signals.md).");
-  auto& policies = add_gauge(families, "pgpulse_rls_policies", "Row-level security policies.");
-  auto& unprotected = add_gauge(families, "pgpulse_rls_unprotected_tenant_tables",
-                                "Tenant tables on which RLS is not in force (disabled, with or "
-                                "without policies).");
-  auto& changes = add_counter(families, "pgpulse_rls_policy_changes_total",
-                              "Policies added, removed or altered between consecutive scans.");
-  auto& heavy = add_gauge(families, "pgpulse_seq_scan_heavy_tables",
-                          "Tables over seq_scan.min_table_bytes where sequential scans read at "
-                          "least seq_scan.min_ratio of the rows since the previous scan.");
-  auto& scanned = add_gauge(families, "pgpulse_rls_database_scan_success",
-                            "1 when the last catalog scan of the database succeeded.");
-  auto& table_protected = add_gauge(families, "pgpulse_rls_table_protected",
-                                    "1 when RLS is in force on the tenant table, 0 when not "
-                                    "(capped at rls.max_table_series, unprotected first).");
-  auto& ratio = add_gauge(families, "pgpulse_seq_scan_heavy_table_ratio",
-                          "Share of rows read by sequential scans, top seq_scan.top_n tables.");
-  std::vector<std::pair<std::string, TenantTable>> tenant_tables;
-  std::vector<std::pair<std::string, SeqScanCandidate>> candidates;
-  for (const auto& s : scans) {
-    LabelPairs db{{"datname", s.datname}};
-    add_sample(scanned, db, s.ok ? 1 : 0);
-    if (!s.ok) continue;
-    for (const auto& [status, count] : s.posture.tables) {
-      add_sample(tables, {{"datname", s.datname}, {"status", std::string(status_label(status))}},
-                 static_cast<double>(count));
-    }
-    add_sample(policies, db, static_cast<double>(s.posture.policies));
-    add_sample(unprotected, db, static_cast<double>(s.posture.unprotected_tenant_tables));
-    for (const auto& [kind, count] : databases_[s.datname].changes) {
-      add_sample(changes, {{"datname", s.datname}, {"change", std::string(change_label(kind))}},
-                 count);
-    }
-    add_sample(heavy, db, static_cast<double>(s.seq_scan.size()));
-    for (const auto& t : s.posture.tenant_tables) tenant_tables.emplace_back(s.datname, t);
-    for (const auto& c : s.seq_scan) candidates.emplace_back(s.datname, c);
-  }
-  std::stable_sort(tenant_tables.begin(), tenant_tables.end(), [](const auto& a, const auto& b) {
-    return !a.second.rls_in_force() && b.second.rls_in_force();
-  });
-  nlohmann::json unprotected_list = nlohmann::json::array();
-  for (std::size_t i = 0; i < tenant_tables.size(); ++i) {
-    const auto& [datname, t] = tenant_tables[i];
-    if (i < options_.max_table_series) {
-      add_sample(table_protected, {{"datname", datname}, {"schema", t.schema}, {"table", t.table}},
-                 t.rls_in_force() ? 1 : 0);
-    }
-    if (!t.rls_in_force()) {
-      unprotected_list.push_back({{"datname", datname},
-                                  {"schema", t.schema},
-                                  {"table", t.table},
-                                  {"status", status_label(t.status)}});
-    }
-  }
-  std::stable_sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
-    return a.second.seq_tup_read > b.second.seq_tup_read;
-  });
-  nlohmann::json heavy_list = nlohmann::json::array();
-  for (std::size_t i = 0; i < candidates.size(); ++i) {
-    const auto& [datname, c] = candidates[i];
-    if (i < options_.seq_scan_top_n) {
-      add_sample(ratio, {{"datname", datname}, {"schema", c.schema}, {"table", c.table}}, c.ratio);
-    }
-    heavy_list.push_back({{"datname", datname},
-                          {"schema", c.schema},
-                          {"table", c.table},
-                          {"size_bytes", c.size_bytes},
-                          {"seq_scan", c.seq_scan},
-                          {"seq_tup_read", c.seq_tup_read},
-                          {"idx_tup_fetch", c.idx_tup_fetch},
-                          {"seq_ratio", c.ratio}});
-  }
-  add_sample(add_gauge(families, "pgpulse_rls_bypass_roles",
-                       "Login roles that bypass row-level security (superuser or BYPASSRLS)."),
-             {}, static_cast<double>(bypass.size()));
-  auto& bypasses = add_gauge(families, "pgpulse_role_bypasses_rls",
-                             "1 for each login role that bypasses RLS; reason is superuser or "
-                             "bypassrls (at most labels.max_values roles).");
-  nlohmann::json bypass_list = nlohmann::json::array();
-  for (std::size_t i = 0; i < bypass.size(); ++i) {
-    if (i < context.label_limit()) {
-      add_sample(bypasses, {{"rolname", bypass[i].first}, {"reason", bypass[i].second}}, 1);
-    }
-    bypass_list.push_back({{"rolname", bypass[i].first}, {"reason", bypass[i].second}});
-  }
-  add_sample(add_gauge(families, "pgpulse_monitoring_role_superuser",
-                       "1 when pgpulse itself connects as a superuser (it needs only pg_monitor)."),
-             {}, self_superuser ? 1 : 0);
-  nlohmann::json databases = nlohmann::json::array();
-  for (const auto& s : scans) {
-    databases.push_back(
-        {{"datname", s.datname}, {"ok", s.ok}, {"error", s.error}, {"tables", s.tables}});
-  }
-  return CollectorOutput{std::move(families),
-                         {{"seq_scan_heavy", heavy_list},
-                          {"unprotected_tenant_tables", unprotected_list},
-                          {"bypass_roles", bypass_list},
-                          {"monitoring_role_superuser", self_superuser},
-                          {"databases", databases}}};
+  return rls_report(report, options_, context.label_limit());
 }
 
 }  // namespace pgpulse::collectors

@@ -8,21 +8,14 @@
 
 #include "collectors/collector.hpp"
 #include "collectors/rls_posture.hpp"
+#include "collectors/rls_report.hpp"
+#include "config/config.hpp"
 
 namespace pgpulse::collectors {
 
-struct RlsOptions {
-  std::vector<std::string> tenant_columns{"tenant_id"};
-  std::vector<std::string> tenant_tables;  // regexes over schema.table
-  std::vector<std::string> include_databases, exclude_databases;
-  std::size_t max_table_series = 500;
-  SeqScanRule seq_scan;
-  std::size_t seq_scan_top_n = 20;
-};
-
 // Databases to visit: connectable ones, narrowed by include/exclude lists.
 std::vector<std::string> select_databases(const std::vector<std::string>& available,
-                                          const RlsOptions& options);
+                                          const config::RlsConfig& options);
 
 extern const char* const kRlsClusterSql;
 extern const char* const kRlsTablesSql;
@@ -30,30 +23,23 @@ extern const char* const kRlsPoliciesSql;
 
 class RlsCollector : public Collector {
  public:
-  explicit RlsCollector(RlsOptions options)
-      : options_(std::move(options)), rule_(options_.tenant_tables) {}
+  explicit RlsCollector(const config::RlsConfig& options)
+      : options_(options), rule_(options_.tenant_tables) {}
   CollectorOutput collect(PollContext& context) override;
 
  private:
   CollectorOutput collect_scans(PollContext& context);
+  // Kept between scans per database: the policies to diff against and the seq-scan counters.
   struct DatabaseState {
     bool has_baseline = false;
     std::vector<PolicyRow> policies;
     ScanCounters counters;
     std::map<PolicyChangeKind, double> changes;
   };
-  struct DatabaseScan {
-    std::string datname;
-    bool ok = false;
-    std::string error;
-    DatabasePosture posture;
-    std::vector<SeqScanCandidate> seq_scan;
-    std::size_t tables = 0;
-  };
-  DatabaseScan scan(pg::Connection& connection, const pg::Interrupter& interrupter,
-                    const std::string& datname);
+  DatabaseScanResult scan(pg::Connection& connection, const pg::Interrupter& interrupter,
+                          const std::string& datname);
 
-  RlsOptions options_;
+  config::RlsConfig options_;
   TenantRule rule_;
   std::map<std::string, DatabaseState> databases_;
 };

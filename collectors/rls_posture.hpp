@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.hpp"
+
 namespace pgpulse::collectors {
 
 struct TableRow {
@@ -93,10 +95,8 @@ struct PolicyChange {
 std::vector<PolicyChange> diff_policies(const std::vector<PolicyRow>& before,
                                         const std::vector<PolicyRow>& after);
 
-struct SeqScanRule {
-  long long min_table_bytes = 10LL * 1024 * 1024;
-  double min_ratio = 0.5;
-};
+// The seq_scan config section: min_table_bytes, min_ratio (and top_n, for the report).
+using SeqScanRule = config::SeqScanConfig;
 
 struct SeqScanCandidate {
   std::string schema, table;

@@ -1,6 +1,7 @@
 #include "collectors/trend.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace pgpulse::collectors {
@@ -79,7 +80,9 @@ LeakVerdict assess_leak(const std::deque<TrendPoint>& points, const LeakRule& ru
   LeakVerdict verdict;
   verdict.fit = fit_line(points);
   verdict.growth_per_minute = verdict.fit.slope * 60.0;
-  verdict.enough_history = points.size() >= 5 && verdict.fit.span >= rule.window_seconds / 2;
+  verdict.enough_history =
+      points.size() >= 5 &&
+      verdict.fit.span >= std::chrono::duration<double>(rule.window).count() / 2;
   if (!verdict.enough_history) return verdict;
   if (verdict.growth_per_minute < rule.min_growth_per_minute || verdict.fit.r2 < rule.min_r2) {
     return verdict;

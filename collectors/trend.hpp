@@ -6,12 +6,12 @@
 #include <optional>
 #include <vector>
 
+#include "config/config.hpp"
+#include "core/details/idle_trend.hpp"
+
 namespace pgpulse::collectors {
 
-struct TrendPoint {
-  double t = 0;  // seconds, any epoch
-  double value = 0;
-};
+using core::TrendPoint;
 
 struct LinearFit {
   double slope = 0;  // value units per second
@@ -30,7 +30,6 @@ class TrendWindow {
   void add(double t, double value);
   void prune(double now, double window_seconds);  // drops points older than now - window
   void clear() { points_.clear(); }
-  bool empty() const { return points_.empty(); }
   const std::deque<TrendPoint>& points() const { return points_; }
 
  private:
@@ -43,11 +42,8 @@ class TrendWindow {
 std::vector<TrendPoint> thin_for_display(const std::deque<TrendPoint>& points,
                                          std::size_t max_points);
 
-struct LeakRule {
-  double window_seconds = 900;
-  double min_growth_per_minute = 0.5;
-  double min_r2 = 0.8;
-};
+// The idle_trend config section is the rule: window, min_growth_per_minute, min_r2.
+using LeakRule = config::IdleTrendConfig;
 
 struct LeakVerdict {
   LinearFit fit;

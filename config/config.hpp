@@ -9,10 +9,16 @@
 
 namespace pgpulse::config {
 
+// What a target is: which collectors serve it and how its connection is opened. The pgbouncer
+// kind arrives with the PgBouncer collectors; today every target is a PostgreSQL server.
+enum class TargetKind { Postgres };
+const char* target_kind_name(TargetKind kind);
+
 struct TargetConfig {
   std::string name;  // the `target` label
   std::string dsn;   // libpq conninfo or URI; may hold a password: log redact_dsn(dsn) only
   std::string password_file;  // optional; its first line is the password
+  TargetKind kind = TargetKind::Postgres;
   bool operator==(const TargetConfig&) const = default;
 };
 
@@ -39,8 +45,8 @@ struct IdleTrendConfig {
 
 struct ActivityConfig {
   std::vector<Millis> long_query_thresholds{Millis{30000}, Millis{300000}};
-  int top_n = 20;              // offenders listed on /activity
-  int query_max_length = 200;  // characters of normalised query text on /activity
+  long top_n = 20;              // offenders listed on /activity
+  long query_max_length = 200;  // characters of normalised query text on /activity
   bool operator==(const ActivityConfig&) const = default;
 };
 
@@ -58,6 +64,14 @@ struct PoolConfig {
   bool operator==(const PoolConfig&) const = default;
 };
 
+// Tables where sequential scans read most rows: missing-index candidates.
+struct SeqScanConfig {
+  long min_table_bytes = 10L * 1024 * 1024;  // smaller tables are never candidates
+  double min_ratio = 0.5;                    // seq_tup_read / (seq_tup_read + idx_tup_fetch)
+  long top_n = 20;                           // candidates with a series of their own
+  bool operator==(const SeqScanConfig&) const = default;
+};
+
 // Row-level security posture and missing-index candidates, scanned per database.
 struct RlsConfig {
   std::vector<std::string> tenant_columns{"tenant_id"};  // a table with one is a tenant table
@@ -65,9 +79,7 @@ struct RlsConfig {
   std::vector<std::string> include_databases;  // empty: every connectable non-template database
   std::vector<std::string> exclude_databases;
   long max_table_series = 500;  // cap of pgpulse_rls_table_protected series per target
-  long seq_scan_min_table_bytes = 10L * 1024 * 1024;
-  double seq_scan_min_ratio = 0.5;  // seq_tup_read / (seq_tup_read + idx_tup_fetch)
-  long seq_scan_top_n = 20;
+  SeqScanConfig seq_scan;
   bool operator==(const RlsConfig&) const = default;
 };
 
@@ -80,7 +92,7 @@ struct Config {
   std::string output = "text";  // `pgpulse check` report: text or json
   Millis interval{15000};
   PgConfig pg;
-  int label_max_values = 50;                          // distinct values per label before "other"
+  long label_max_values = 50;                         // distinct values per label before "other"
   std::map<std::string, CollectorConfig> collectors;  // every known collector, resolved
   IdleTrendConfig idle_trend;
   ActivityConfig activity;

@@ -155,9 +155,16 @@ class Merger {
           if (target.name.empty()) target.name = dsn_display_name(*parsed.dsn);
         } else if (field == "password_file") {
           target.password_file = raw.value;
+        } else if (field == "kind") {
+          if (raw.value == target_kind_name(TargetKind::Postgres)) {
+            target.kind = TargetKind::Postgres;
+          } else {
+            error(raw.origin, "targets.kind",
+                  "unknown target kind \"" + raw.value + "\" (expected postgres)");
+          }
         } else {
           error(raw.origin, "targets." + field,
-                "unknown key in a target (expected name, dsn, password_file)");
+                "unknown key in a target (expected name, kind, dsn, password_file)");
         }
       }
       if (record.fields.find("dsn") == record.fields.end()) {
@@ -285,6 +292,14 @@ class Merger {
 };
 
 }  // namespace
+
+const char* target_kind_name(TargetKind kind) {
+  switch (kind) {
+    case TargetKind::Postgres:
+      break;
+  }
+  return "postgres";
+}
 
 std::string LoadResult::error_text() const {
   std::string text;

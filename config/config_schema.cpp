@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <regex>
+#include <sstream>
 
 #include "config/dsn.hpp"
 
@@ -64,6 +65,37 @@ KeySpec choice(std::string key, std::string help, std::vector<std::string> allow
                 std::string list;
                 for (const auto& option : allowed) list += (list.empty() ? "" : ", ") + option;
                 return "invalid value \"" + value + "\" (expected one of: " + list + ")";
+              });
+}
+
+std::string number_text(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+// The default is read from Config{}: written once, in config.hpp.
+KeySpec integer(std::string key, std::string help, long minimum, long maximum,
+                std::function<long&(Config&)> field) {
+  Config defaults;
+  return make(std::move(key), std::to_string(field(defaults)), std::move(help),
+              [=](Config& config, const std::string& value) {
+                return parse_int(value, minimum, maximum, field(config));
+              });
+}
+
+KeySpec real(std::string key, std::string help, double minimum, double maximum,
+             std::function<double&(Config&)> field) {
+  Config defaults;
+  return make(std::move(key), number_text(field(defaults)), std::move(help),
+              [=](Config& config, const std::string& value) {
+                return parse_double(value, minimum, maximum, field(config));
               });
 }
 
@@ -199,29 +231,24 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
       Millis{100}, [](Config& c) -> Millis& { return c.pg.statement_timeout; }));
   schema.push_back(duration("pg.max_backoff", "cap of the reconnect backoff", Millis{100},
                             [](Config& c) -> Millis& { return c.pg.max_backoff; }));
-  schema.push_back(make("labels.max_values", std::to_string(Config{}.label_max_values),
-                        "distinct values per label before the rest fold into \"other\"",
-                        [](Config& config, const std::string& value) -> std::string {
-                          long parsed = 0;
-                          auto error = parse_int(value, 1, 100000, parsed);
-                          if (error.empty()) config.label_max_values = static_cast<int>(parsed);
-                          return error;
-                        }));
+  schema.push_back(integer("labels.max_values",
+                           "distinct values per label before the rest fold into \"other\"", 1,
+                           100000, [](Config& c) -> long& { return c.label_max_values; }));
   schema.push_back(duration("idle_trend.window", "window of the idle-connection trend",
                             Millis{1000},
                             [](Config& c) -> Millis& { return c.idle_trend.window; }));
-  schema.push_back(make("idle_trend.min_growth_per_minute", "0.5",
-                        "idle connections per minute of steady growth that suggests a leak",
-                        [](Config& config, const std::string& value) {
-                          return parse_double(value, 0.0001, 1e6,
-                                              config.idle_trend.min_growth_per_minute);
-                        }));
-  schema.push_back(make("idle_trend.min_r2", "0.8",
-                        "least-squares fit (R squared) the growth must reach to count as steady",
-                        [](Config& config, const std::string& value) {
-                          return parse_double(value, 0, 1, config.idle_trend.min_r2);
-                        }));
-  schema.push_back(make("long_queries.thresholds", "30s,300s",
+  schema.push_back(real("idle_trend.min_growth_per_minute",
+                        "idle connections per minute of steady growth that suggests a leak", 0.0001,
+                        1e6,
+                        [](Config& c) -> double& { return c.idle_trend.min_growth_per_minute; }));
+  schema.push_back(real("idle_trend.min_r2",
+                        "least-squares fit (R squared) the growth must reach to count as steady", 0,
+                        1, [](Config& c) -> double& { return c.idle_trend.min_r2; }));
+  std::vector<std::string> default_thresholds;
+  for (auto threshold : Config{}.activity.long_query_thresholds) {
+    default_thresholds.push_back(format_duration(threshold));
+  }
+  schema.push_back(make("long_queries.thresholds", joined(default_thresholds),
                         "query durations counted by pgpulse_long_queries (comma-separated)",
                         [](Config& config, const std::string& value) -> std::string {
                           std::vector<Millis> thresholds;
@@ -237,25 +264,17 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                           config.activity.long_query_thresholds = thresholds;
                           return "";
                         }));
-  schema.push_back(make("activity.top_n", "20", "offenders listed on /activity",
-                        [](Config& config, const std::string& value) {
-                          long parsed = 0;
-                          auto error = parse_int(value, 1, 1000, parsed);
-                          if (error.empty()) config.activity.top_n = static_cast<int>(parsed);
-                          return error;
-                        }));
-  schema.push_back(make("activity.query_max_length", "200",
-                        "characters of normalised query text shown on /activity",
-                        [](Config& config, const std::string& value) {
-                          long parsed = 0;
-                          auto error = parse_int(value, 16, 2048, parsed);
-                          if (error.empty())
-                            config.activity.query_max_length = static_cast<int>(parsed);
-                          return error;
-                        }));
-  auto list = [&](std::string key, std::string default_text, std::string help,
+  schema.push_back(integer("activity.top_n", "offenders listed on /activity", 1, 1000,
+                           [](Config& c) -> long& { return c.activity.top_n; }));
+  schema.push_back(integer("activity.query_max_length",
+                           "characters of normalised query text shown on /activity", 16, 2048,
+                           [](Config& c) -> long& { return c.activity.query_max_length; }));
+  auto list = [&](std::string key, std::string help,
                   std::function<std::vector<std::string>&(Config&)> field, bool regex) {
-    schema.push_back(make(std::move(key), std::move(default_text), std::move(help),
+    Config defaults;
+    std::string default_text = joined(field(defaults));
+    schema.push_back(make(std::move(key), default_text.empty() ? "<none>" : default_text,
+                          std::move(help),
                           [field, regex](Config& config, const std::string& value) -> std::string {
                             auto items = split_list(value);
                             if (regex) {
@@ -272,36 +291,27 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                           }));
   };
   list(
-      "rls.tenant_columns", "tenant_id", "columns that make a table a tenant table",
+      "rls.tenant_columns", "columns that make a table a tenant table",
       [](Config& c) -> std::vector<std::string>& { return c.rls.tenant_columns; }, false);
   list(
-      "rls.tenant_tables", "", "regexes over schema.table that are tenant tables too",
+      "rls.tenant_tables", "regexes over schema.table that are tenant tables too",
       [](Config& c) -> std::vector<std::string>& { return c.rls.tenant_tables; }, true);
   list(
-      "rls.databases.include", "<all>", "databases the rls collector visits",
+      "rls.databases.include", "databases the rls collector visits (none: every connectable one)",
       [](Config& c) -> std::vector<std::string>& { return c.rls.include_databases; }, false);
   list(
-      "rls.databases.exclude", "", "databases the rls collector skips",
+      "rls.databases.exclude", "databases the rls collector skips",
       [](Config& c) -> std::vector<std::string>& { return c.rls.exclude_databases; }, false);
-  auto integer = [&](std::string key, std::string help, long minimum, long maximum,
-                     std::function<long&(Config&)> field) {
-    Config defaults;
-    schema.push_back(make(std::move(key), std::to_string(field(defaults)), std::move(help),
-                          [=](Config& config, const std::string& value) {
-                            return parse_int(value, minimum, maximum, field(config));
-                          }));
-  };
-  integer("rls.max_table_series", "cap of pgpulse_rls_table_protected series", 0, 100000,
-          [](Config& c) -> long& { return c.rls.max_table_series; });
-  integer("seq_scan.min_table_bytes", "tables smaller than this are never seq-scan candidates", 0,
-          1L << 50, [](Config& c) -> long& { return c.rls.seq_scan_min_table_bytes; });
-  integer("seq_scan.top_n", "seq-scan-heavy tables with a series of their own", 0, 1000,
-          [](Config& c) -> long& { return c.rls.seq_scan_top_n; });
-  schema.push_back(make("seq_scan.min_ratio", "0.5",
+  schema.push_back(integer("rls.max_table_series", "cap of pgpulse_rls_table_protected series", 0,
+                           100000, [](Config& c) -> long& { return c.rls.max_table_series; }));
+  schema.push_back(integer("seq_scan.min_table_bytes",
+                           "tables smaller than this are never seq-scan candidates", 0, 1L << 50,
+                           [](Config& c) -> long& { return c.rls.seq_scan.min_table_bytes; }));
+  schema.push_back(integer("seq_scan.top_n", "seq-scan-heavy tables with a series of their own", 0,
+                           1000, [](Config& c) -> long& { return c.rls.seq_scan.top_n; }));
+  schema.push_back(real("seq_scan.min_ratio",
                         "share of rows read by sequential scans that makes a table seq-scan heavy",
-                        [](Config& config, const std::string& value) {
-                          return parse_double(value, 0, 1, config.rls.seq_scan_min_ratio);
-                        }));
+                        0, 1, [](Config& c) -> double& { return c.rls.seq_scan.min_ratio; }));
   for (const auto& collector : collectors) {
     auto enabled = make("collector." + collector.name + ".enabled",
                         collector.default_enabled ? "true" : "false",

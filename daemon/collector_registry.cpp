@@ -1,6 +1,6 @@
 #include "daemon/collector_registry.hpp"
 
-#include <chrono>
+#include <algorithm>
 
 #include "collectors/connections.hpp"
 #include "collectors/idle_trend.hpp"
@@ -13,67 +13,64 @@ namespace pgpulse::daemon {
 
 namespace {
 
-double seconds(config::Millis value) {
-  return std::chrono::duration<double>(value).count();
+using collectors::Collector;
+using config::Config;
+using config::TargetConfig;
+using Make = std::function<std::unique_ptr<Collector>(const Config&, const TargetConfig&)>;
+
+// A collector built from one config section (or none).
+template <class T, class Section>
+Make from_section(Section Config::*section) {
+  return [section](const Config& config, const TargetConfig&) -> std::unique_ptr<Collector> {
+    return std::make_unique<T>(config.*section);
+  };
 }
+
+template <class T>
+Make without_config() {
+  return [](const Config&, const TargetConfig&) -> std::unique_ptr<Collector> {
+    return std::make_unique<T>();
+  };
+}
+
+const std::vector<config::TargetKind> kPostgres{config::TargetKind::Postgres};
 
 }  // namespace
 
+bool CollectorEntry::serves(config::TargetKind kind) const {
+  return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
+
 const std::vector<CollectorEntry>& collector_registry() {
-  using collectors::Collector;
+  using config::Millis;
   static const std::vector<CollectorEntry> registry{
-      {{"connections", true, config::Millis{0},
+      {{"connections", true, Millis{0},
         "connection counts by database/role/application/state, saturation and limits"},
-       [](const config::Config&, const config::TargetConfig&) -> std::unique_ptr<Collector> {
-         return std::make_unique<collectors::ConnectionsCollector>();
-       }},
-      {{"idle_trend", true, config::Millis{0},
+       kPostgres,
+       without_config<collectors::ConnectionsCollector>()},
+      {{"idle_trend", true, Millis{0},
         "idle and idle-in-transaction connections, their ages, leak trends, exhaustion forecast"},
-       [](const config::Config& c, const config::TargetConfig&) -> std::unique_ptr<Collector> {
-         return std::make_unique<collectors::IdleTrendCollector>(
-             collectors::LeakRule{seconds(c.idle_trend.window), c.idle_trend.min_growth_per_minute,
-                                  c.idle_trend.min_r2});
-       }},
-      {{"long_queries", true, config::Millis{0},
+       kPostgres,
+       from_section<collectors::IdleTrendCollector>(&Config::idle_trend)},
+      {{"long_queries", true, Millis{0},
         "longest queries and transactions, counts over thresholds, /activity offenders"},
-       [](const config::Config& c, const config::TargetConfig&) -> std::unique_ptr<Collector> {
-         collectors::LongQueryOptions options;
-         options.thresholds_seconds.clear();
-         for (auto t : c.activity.long_query_thresholds)
-           options.thresholds_seconds.push_back(seconds(t));
-         options.top_n = static_cast<std::size_t>(c.activity.top_n);
-         options.query_max_length = static_cast<std::size_t>(c.activity.query_max_length);
-         return std::make_unique<collectors::LongQueriesCollector>(options);
-       }},
-      {{"locks", true, config::Millis{0},
+       kPostgres,
+       from_section<collectors::LongQueriesCollector>(&Config::activity)},
+      {{"locks", true, Millis{0},
         "backends blocked on locks, longest wait, root blockers, chain depth, blocking tree"},
-       [](const config::Config& c, const config::TargetConfig&) -> std::unique_ptr<Collector> {
-         return std::make_unique<collectors::LocksCollector>(
-             static_cast<std::size_t>(c.activity.query_max_length));
-       }},
-      {{"pools", true, config::Millis{0},
+       kPostgres,
+       from_section<collectors::LocksCollector>(&Config::activity)},
+      {{"pools", true, Millis{0},
         "per-application pool budgets from the pools config, utilization, overcommit"},
-       [](const config::Config& c, const config::TargetConfig& t) -> std::unique_ptr<Collector> {
-         std::vector<config::PoolConfig> pools;
-         for (const auto& pool : c.pools) {
-           if (pool.target.empty() || pool.target == t.name) pools.push_back(pool);
-         }
-         return std::make_unique<collectors::PoolsCollector>(pools);
+       kPostgres,
+       [](const Config& c, const TargetConfig& t) -> std::unique_ptr<Collector> {
+         return std::make_unique<collectors::PoolsCollector>(c.pools, t.name);
        }},
-      {{"rls", true, config::Millis{5 * 60 * 1000},
+      {{"rls", true, Millis{5 * 60 * 1000},
         "per-database catalog scan: RLS posture and policy drift, bypass roles, seq-scan-heavy "
         "tables"},
-       [](const config::Config& c, const config::TargetConfig&) -> std::unique_ptr<Collector> {
-         collectors::RlsOptions options;
-         options.tenant_columns = c.rls.tenant_columns;
-         options.tenant_tables = c.rls.tenant_tables;
-         options.include_databases = c.rls.include_databases;
-         options.exclude_databases = c.rls.exclude_databases;
-         options.max_table_series = static_cast<std::size_t>(c.rls.max_table_series);
-         options.seq_scan = {c.rls.seq_scan_min_table_bytes, c.rls.seq_scan_min_ratio};
-         options.seq_scan_top_n = static_cast<std::size_t>(c.rls.seq_scan_top_n);
-         return std::make_unique<collectors::RlsCollector>(options);
-       }},
+       kPostgres,
+       from_section<collectors::RlsCollector>(&Config::rls)},
   };
   return registry;
 }

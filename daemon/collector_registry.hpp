@@ -1,6 +1,7 @@
 #pragma once
-// The explicit table of collectors: name, default switch and interval, and how to build one.
-// Adding a signal is one row here plus its file pair under collectors/.
+// The explicit table of collectors: name, default switch and interval, the target kinds it
+// serves, and how to build one from its own config section. Adding a signal is one row here plus
+// its file pair under collectors/ (and its typed details under core/details/ if it has readers).
 #include <functional>
 #include <memory>
 #include <vector>
@@ -13,9 +14,11 @@ namespace pgpulse::daemon {
 
 struct CollectorEntry {
   config::CollectorInfo info;
+  std::vector<config::TargetKind> kinds;  // the target kinds it serves
   std::function<std::unique_ptr<collectors::Collector>(const config::Config&,
                                                        const config::TargetConfig&)>
       make;
+  bool serves(config::TargetKind kind) const;
 };
 
 const std::vector<CollectorEntry>& collector_registry();

@@ -2,7 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/collector_registry.hpp"
+#include "daemon/target_poller.hpp"
+#include "pgpulse_version.hpp"
 
 namespace pgpulse::daemon {
 
@@ -21,14 +22,7 @@ bool same_settings(config::Config a, config::Config b) {
 
 std::unique_ptr<TargetRunner> Daemon::make_runner(const config::TargetConfig& target,
                                                   const config::Config& config) {
-  std::vector<ScheduledCollector> scheduled;
-  for (const auto& entry : collector_registry()) {
-    const auto& settings = config.collectors.at(entry.info.name);
-    if (!settings.enabled) continue;
-    scheduled.push_back(
-        ScheduledCollector{entry.info.name, entry.make(config, target), settings.interval});
-  }
-  return std::make_unique<TargetRunner>(target, config, std::move(scheduled), store_);
+  return std::make_unique<TargetRunner>(target, config, collectors_for(target, config), store_);
 }
 
 void Daemon::apply(const config::Config& config) {
@@ -62,24 +56,21 @@ void Daemon::stop() {
 }
 
 void Daemon::publish_process_metrics(bool last_reload_ok, double last_reload_success_unix) {
-  collectors::Families families;
-  collectors::add_sample(
-      collectors::add_gauge(families, "pgpulse_build_info",
-                            "Always 1; the labels say which pgpulse build is running."),
-      {{"version", PGPULSE_VERSION}, {"revision", PGPULSE_REVISION}}, 1);
-  collectors::add_sample(
-      collectors::add_gauge(
-          families, "pgpulse_config_last_reload_successful",
-          "1 when the last configuration load (start or SIGHUP) succeeded, else 0."),
+  core::Families families;
+  core::add_sample(core::add_gauge(families, "pgpulse_build_info",
+                                   "Always 1; the labels say which pgpulse build is running."),
+                   {{"version", PGPULSE_VERSION}, {"revision", PGPULSE_REVISION}}, 1);
+  core::add_sample(
+      core::add_gauge(families, "pgpulse_config_last_reload_successful",
+                      "1 when the last configuration load (start or SIGHUP) succeeded, else 0."),
       {}, last_reload_ok ? 1 : 0);
-  collectors::add_sample(
-      collectors::add_gauge(families, "pgpulse_config_last_reload_success_timestamp_seconds",
-                            "Unix time of the last successful configuration load."),
-      {}, last_reload_success_unix);
-  auto snapshot = std::make_shared<collectors::Snapshot>();
+  core::add_sample(core::add_gauge(families, "pgpulse_config_last_reload_success_timestamp_seconds",
+                                   "Unix time of the last successful configuration load."),
+                   {}, last_reload_success_unix);
+  auto snapshot = std::make_shared<core::Snapshot>();
   snapshot->collector = "process";
   snapshot->taken_at = std::chrono::system_clock::now();
-  snapshot->families = collectors::render_families("", std::move(families));
+  snapshot->families = core::render_families("", std::move(families));
   store_.publish(std::move(snapshot));
 }
 

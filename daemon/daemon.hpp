@@ -1,18 +1,20 @@
 #pragma once
 // Owns the running targets: builds each target's collectors from the registry, starts and stops
 // their runners, and applies a reloaded config with as little disruption as it can.
+//
+// Thread-safety: used from the main thread only. Ownership: owns the runners; borrows the store.
 #include <memory>
 #include <vector>
 
-#include "collectors/snapshot_store.hpp"
 #include "config/config.hpp"
+#include "core/snapshot_store.hpp"
 #include "daemon/target_runner.hpp"
 
 namespace pgpulse::daemon {
 
 class Daemon {
  public:
-  explicit Daemon(collectors::SnapshotStore& store) : store_(store) {}
+  explicit Daemon(core::SnapshotStore& store) : store_(store) {}
   ~Daemon() { stop(); }
 
   // First call starts everything; later calls (SIGHUP) restart only what changed.
@@ -25,7 +27,7 @@ class Daemon {
   std::unique_ptr<TargetRunner> make_runner(const config::TargetConfig& target,
                                             const config::Config& config);
 
-  collectors::SnapshotStore& store_;
+  core::SnapshotStore& store_;
   std::vector<std::unique_ptr<TargetRunner>> runners_;
   std::unique_ptr<config::Config> current_;
 };

@@ -9,25 +9,23 @@
 #include <iostream>
 #include <optional>
 
-#include "collectors/snapshot_store.hpp"
 #include "config/config_loader.hpp"
 #include "config/dsn.hpp"
+#include "core/snapshot_store.hpp"
+#include "core/time.hpp"
 #include "daemon/check_command.hpp"
 #include "daemon/collector_registry.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/logging.hpp"
 #include "exporter/http_server.hpp"
 #include "exporter/routes.hpp"
+#include "pgpulse_version.hpp"
 
 extern char** environ;
 
 namespace {
 
 using namespace pgpulse;
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 config::LoadResult load(const std::vector<std::string>& args, const config::Environment& env) {
   auto infos = daemon::collector_infos();
@@ -45,7 +43,7 @@ void print_targets(const config::Config& config) {
 void serve_until_stopped(daemon::Daemon& daemon, const std::vector<std::string>& args,
                          const config::Environment& env, const config::Config& started_with,
                          sigset_t& signals) {
-  double last_success = unix_now();
+  double last_success = core::unix_now();
   while (true) {
     int signal_number = 0;
     if (sigwait(&signals, &signal_number) != 0) continue;
@@ -67,7 +65,7 @@ void serve_until_stopped(daemon::Daemon& daemon, const std::vector<std::string>&
     }
     spdlog::set_level(spdlog::level::from_str(reloaded.config.log_level));
     daemon.apply(reloaded.config);
-    last_success = unix_now();
+    last_success = core::unix_now();
     daemon.publish_process_metrics(true, last_success);
     spdlog::info("configuration reloaded ({} targets)", reloaded.config.targets.size());
   }
@@ -126,9 +124,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   daemon::setup_logging(config.log_level, config.log_format);
-  collectors::SnapshotStore store;
+  core::SnapshotStore store;
   daemon::Daemon daemon(store);
-  daemon.publish_process_metrics(true, unix_now());
+  daemon.publish_process_metrics(true, core::unix_now());
   exporter::Routes routes(store);
   std::optional<exporter::HttpServer> server;
   try {

@@ -1,33 +1,22 @@
 #include "exporter/diagnose_page.hpp"
 
-#include <map>
+#include "core/target_view.hpp"
 
 namespace pgpulse::exporter {
 
-std::vector<collectors::DiagnosisInput> diagnosis_inputs(
-    const collectors::SnapshotStore::View& view) {
-  std::map<std::string, collectors::DiagnosisInput> by_target;
-  for (const auto& snapshot : view.snapshots) {
-    if (snapshot->target.empty()) continue;
-    if (snapshot->collector == collectors::kHealthSnapshot) {
-      if (!snapshot->details.is_null()) {
-        by_target[snapshot->target].health = snapshot->details.get<collectors::TargetHealth>();
-      }
-    } else if (snapshot->details.is_object()) {
-      by_target[snapshot->target].details[snapshot->collector] = snapshot->details;
-    }
-  }
-  std::vector<collectors::DiagnosisInput> inputs;
-  for (auto& [target, input] : by_target) {
-    if (input.health.target.empty()) continue;  // a target being stopped
+std::vector<analysis::DiagnosisInput> diagnosis_inputs(const core::SnapshotStore::View& view) {
+  std::vector<analysis::DiagnosisInput> inputs;
+  for (auto& target : core::group_by_target(view)) {
+    analysis::DiagnosisInput input;
+    input.target = std::move(target);
     inputs.push_back(std::move(input));
   }
   return inputs;
 }
 
-std::vector<collectors::TargetReport> diagnose_all(const collectors::SnapshotStore::View& view) {
-  std::vector<collectors::TargetReport> reports;
-  for (const auto& input : diagnosis_inputs(view)) reports.push_back(collectors::diagnose(input));
+std::vector<analysis::TargetReport> diagnose_all(const core::SnapshotStore::View& view) {
+  std::vector<analysis::TargetReport> reports;
+  for (const auto& input : diagnosis_inputs(view)) reports.push_back(analysis::diagnose(input));
   return reports;
 }
 

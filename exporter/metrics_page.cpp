@@ -6,7 +6,7 @@
 
 namespace pgpulse::exporter {
 
-std::string merge_families(const collectors::SnapshotStore::View& view) {
+std::string merge_families(const core::SnapshotStore::View& view) {
   struct Group {
     std::string_view header;
     std::vector<std::string_view> samples;
@@ -29,22 +29,6 @@ std::string merge_families(const collectors::SnapshotStore::View& view) {
   for (const auto& [name, group] : groups) {
     body.append(group.header);
     for (auto samples : group.samples) body.append(samples);
-  }
-  return body;
-}
-
-std::shared_ptr<const std::string> MetricsPage::body() {
-  auto generation = store_.generation();
-  {
-    std::lock_guard lock(mutex_);
-    if (cached_ && generation == generation_) return cached_;
-  }
-  auto view = store_.view();
-  auto body = std::make_shared<const std::string>(merge_families(view));
-  std::lock_guard lock(mutex_);
-  if (view.generation >= generation_ || generation_ == ~std::uint64_t{0}) {
-    generation_ = view.generation;
-    cached_ = body;
   }
   return body;
 }

@@ -2,27 +2,25 @@
 // /metrics: every snapshot's pre-rendered families merged under one HELP/TYPE header per metric
 // name, cached until the store changes. A scrape never computes metrics and never waits on a
 // database.
-#include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
-#include "collectors/snapshot_store.hpp"
+#include "core/snapshot_store.hpp"
+#include "exporter/page_cache.hpp"
 
 namespace pgpulse::exporter {
 
-std::string merge_families(const collectors::SnapshotStore::View& view);
+std::string merge_families(const core::SnapshotStore::View& view);
 
+// Thread-safety: body() may be called from any thread. Borrows the store.
 class MetricsPage {
  public:
-  explicit MetricsPage(const collectors::SnapshotStore& store) : store_(store) {}
-  std::shared_ptr<const std::string> body();
+  explicit MetricsPage(const core::SnapshotStore& store) : store_(store) {}
+  std::shared_ptr<const std::string> body() { return cache_.get(store_, merge_families); }
 
  private:
-  const collectors::SnapshotStore& store_;
-  std::mutex mutex_;
-  std::uint64_t generation_ = ~std::uint64_t{0};
-  std::shared_ptr<const std::string> cached_;
+  const core::SnapshotStore& store_;
+  PageCache cache_;
 };
 
 }  // namespace pgpulse::exporter

@@ -1,16 +1,18 @@
 #include "exporter/readiness.hpp"
 
-#include "collectors/target_health.hpp"
+#include "core/target_health.hpp"
 
 namespace pgpulse::exporter {
 
-Readiness assess_readiness(const collectors::SnapshotStore::View& view, double now_unix) {
+Readiness assess_readiness(const core::SnapshotStore::View& view, double now_unix) {
   Readiness readiness;
   bool any_target = false;
   for (const auto& snapshot : view.snapshots) {
-    if (snapshot->collector != collectors::kHealthSnapshot || snapshot->details.is_null()) continue;
+    if (snapshot->collector != core::kHealthSnapshot) continue;
+    const auto* found = snapshot->details_as<core::TargetHealth>();
+    if (!found) continue;
     any_target = true;
-    auto health = snapshot->details.get<collectors::TargetHealth>();
+    const auto& health = *found;
     if (!health.connected_once) {
       readiness.ready = false;
       readiness.reasons.push_back(
@@ -24,6 +26,12 @@ Readiness assess_readiness(const collectors::SnapshotStore::View& view, double n
                                   health.last_error_reason + ")");
     }
     for (const auto& c : health.collectors) {
+      if (!c.applicable) {
+        // Not a blocker, but said, so that a missing signal has its reason next to it.
+        readiness.notes.push_back("target " + health.target + ": collector " + c.name +
+                                  " not applicable: " + c.not_applicable_reason);
+        continue;
+      }
       if (c.last_success_unix <= 0) {
         readiness.ready = false;
         readiness.reasons.push_back("target " + health.target + ": collector " + c.name +

@@ -1,10 +1,12 @@
 #include "exporter/routes.hpp"
 
-#include <chrono>
-#include <map>
-
 #include <nlohmann/json.hpp>
 
+#include "core/details/locks.hpp"
+#include "core/details/long_queries.hpp"
+#include "core/details/rls.hpp"
+#include "core/target_view.hpp"
+#include "core/time.hpp"
 #include "exporter/diagnose_page.hpp"
 #include "exporter/readiness.hpp"
 #include "exporter/status_page.hpp"
@@ -18,34 +20,40 @@ HttpResponse text(unsigned status, std::string body) {
                       std::make_shared<const std::string>(std::move(body))};
 }
 
-double unix_seconds(std::chrono::system_clock::time_point time) {
-  return std::chrono::duration<double>(time.time_since_epoch()).count();
+std::string dump(const nlohmann::json& body) {
+  return body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-HttpResponse json_response(const nlohmann::json& body) {
-  return HttpResponse{
-      200, "application/json",
-      std::make_shared<const std::string>(
-          body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n")};
+// One collector's details with the time of its poll; null when it has none.
+template <class T>
+nlohmann::json section(const core::TargetView& target) {
+  const auto* snapshot = target.snapshot_of<T>();
+  if (!snapshot) return nullptr;
+  nlohmann::json json = *snapshot->template details_as<T>();
+  json["taken_at_unix"] = core::unix_seconds(snapshot->taken_at);
+  return json;
 }
 
-// Per target, the named collectors' details as they were at their last successful poll.
-nlohmann::json details_by_target(const collectors::SnapshotStore::View& view,
-                                 const std::vector<std::string>& collector_names) {
-  std::map<std::string, nlohmann::json> targets;
-  for (const auto& snapshot : view.snapshots) {
-    if (snapshot->target.empty()) continue;
-    auto& target = targets[snapshot->target];
-    if (target.is_null()) target = {{"target", snapshot->target}};
-    for (const auto& name : collector_names) {
-      if (snapshot->collector != name || !snapshot->details.is_object()) continue;
-      for (const auto& [key, value] : snapshot->details.items()) target[key] = value;
-      target["taken_at_unix"] = unix_seconds(snapshot->taken_at);
-    }
+// docs/endpoints.md describes both shapes.
+std::string tables_json(const core::SnapshotStore::View& view) {
+  nlohmann::json targets = nlohmann::json::array();
+  for (const auto& target : core::group_by_target(view)) {
+    auto rls = section<core::RlsDetails>(target);
+    if (rls.is_null()) rls = nlohmann::json::object();
+    rls["target"] = target.target;
+    targets.push_back(std::move(rls));
   }
-  nlohmann::json list = nlohmann::json::array();
-  for (auto& [name, target] : targets) list.push_back(std::move(target));
-  return {{"targets", list}};
+  return dump({{"targets", targets}});
+}
+
+std::string activity_json(const core::SnapshotStore::View& view) {
+  nlohmann::json targets = nlohmann::json::array();
+  for (const auto& target : core::group_by_target(view)) {
+    targets.push_back({{"target", target.target},
+                       {"long_queries", section<core::LongQueriesDetails>(target)},
+                       {"locks", section<core::LocksDetails>(target)}});
+  }
+  return dump({{"targets", targets}});
 }
 
 }  // namespace
@@ -55,30 +63,31 @@ HttpResponse Routes::handle(const HttpRequest& request) {
     return text(405, "method not allowed\n");
   }
   std::string path = request.target.substr(0, request.target.find('?'));
+  const char* json_type = "application/json";
   if (path == "/metrics") {
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_.body()};
   }
   if (path == "/healthz") return text(200, "ok\n");
-  if (path == "/tables") return json_response(details_by_target(store_.view(), {"rls"}));
+  if (path == "/tables") return HttpResponse{200, json_type, tables_.get(store_, tables_json)};
   if (path == "/activity") {
-    return json_response(details_by_target(store_.view(), {"long_queries", "locks"}));
+    return HttpResponse{200, json_type, activity_.get(store_, activity_json)};
   }
   if (path == "/readyz") {
-    auto now =
-        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    auto readiness = assess_readiness(store_.view(), now);
+    auto readiness = assess_readiness(store_.view(), core::unix_now());
     std::string body = readiness.ready ? "ready\n" : "not ready\n";
     for (const auto& reason : readiness.reasons) body += reason + "\n";
+    for (const auto& note : readiness.notes) body += note + "\n";
     return text(readiness.ready ? 200 : 503, body);
   }
   if (path == "/diagnose") {
-    return json_response(collectors::report_json(diagnose_all(store_.view())));
+    return HttpResponse{200, json_type, diagnose_.get(store_, [](const auto& view) {
+                          return dump(analysis::report_json(diagnose_all(view)));
+                        })};
   }
   if (path == "/") {
-    auto now = unix_seconds(std::chrono::system_clock::now());
-    return HttpResponse{
-        200, "text/html; charset=utf-8",
-        std::make_shared<const std::string>(render_status_page(store_.view(), now))};
+    return HttpResponse{200, "text/html; charset=utf-8", status_.get(store_, [](const auto& view) {
+                          return render_status_page(view, core::unix_now());
+                        })};
   }
   return text(404, "not found\n");
 }

@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <sstream>
 
+#include "core/details/connections.hpp"
+#include "core/details/long_queries.hpp"
+#include "core/details/rls.hpp"
 #include "exporter/diagnose_page.hpp"
 
 namespace pgpulse::exporter {
@@ -32,29 +35,22 @@ std::string badge(std::string_view severity) {
   return "<span class=\"badge " + s + "\">" + s + "</span>";
 }
 
-const nlohmann::json& details_of(const collectors::DiagnosisInput& input, const char* collector) {
-  static const nlohmann::json empty = nlohmann::json::object();
-  auto it = input.details.find(collector);
-  return it == input.details.end() ? empty : it->second;
-}
-
-void target_section(std::ostringstream& out, const collectors::DiagnosisInput& input,
-                    const collectors::TargetReport& report, double now) {
-  const auto& health = input.health;
+void target_section(std::ostringstream& out, const analysis::DiagnosisInput& input,
+                    const analysis::TargetReport& report, double now) {
+  const auto& view = input.target;
+  const auto& health = view.health;
   out << "<section id=\"target-" << html_escape(report.target) << "\"><h2>"
-      << html_escape(report.target) << " " << badge(collectors::severity_label(report.verdict))
+      << html_escape(report.target) << " " << badge(analysis::severity_label(report.verdict))
       << "</h2><div class=\"muted\"><code>" << html_escape(health.dsn) << "</code></div>";
 
-  const auto& connections = details_of(input, "connections");
-  const auto& idle = details_of(input, "idle_trend");
-  if (connections.contains("saturation")) {
-    double usable = static_cast<double>(connections.value("max_connections", 0L) -
-                                        connections.value("reserved_connections", 0L));
+  if (const auto* connections = view.find<core::ConnectionsDetails>()) {
+    const auto* idle = view.find<core::IdleTrendDetails>();
+    double usable = static_cast<double>(connections->usable_connections);
     out << "<h3>Saturation</h3><div><span class=\"num saturation\">"
-        << fixed(connections.value("saturation", 0.0) * 100, 1) << "%</span> <span class=\"muted\">"
-        << connections.value("client_backends", 0L) << " of " << static_cast<long>(usable)
+        << fixed(connections->saturation * 100, 1) << "%</span> <span class=\"muted\">"
+        << connections->client_backends << " of " << connections->usable_connections
         << " usable slots</span> "
-        << sparkline_svg(idle.value("client_backends", nlohmann::json::array()), usable)
+        << sparkline_svg(idle ? idle->client_backends : std::vector<core::TrendPoint>{}, usable)
         << "</div>";
   }
 
@@ -62,53 +58,54 @@ void target_section(std::ostringstream& out, const collectors::DiagnosisInput& i
          "class=\"steps\"><tr><th></th><th>step</th><th>finding</th><th>next</th></tr>";
   for (const auto& step : report.steps) {
     out << "<tr class=\"step-" << html_escape(step.id) << "\"><td>"
-        << badge(collectors::severity_label(step.severity)) << "</td><td>"
-        << html_escape(step.title) << "</td><td>" << html_escape(step.finding) << "</td><td><code>"
-        << html_escape(step.action) << "</code></td></tr>";
+        << badge(analysis::severity_label(step.severity)) << "</td><td>" << html_escape(step.title)
+        << "</td><td>" << html_escape(step.finding) << "</td><td><code>" << html_escape(step.action)
+        << "</code></td></tr>";
   }
   out << "</table>";
 
-  auto offenders = details_of(input, "long_queries").value("offenders", nlohmann::json::array());
+  const auto* queries = view.find<core::LongQueriesDetails>();
   out << "<h3>Top offenders</h3>";
-  if (offenders.empty()) {
+  if (!queries || queries->offenders.empty()) {
     out << "<p class=\"muted\">no long queries or open transactions</p>";
   } else {
     out << "<table "
            "class=\"offenders\"><tr><th>pid</th><th>application</th><th>role</th><th>state</th>"
            "<th>query</th><th>transaction</th><th>wait</th><th>query text</th></tr>";
-    for (std::size_t i = 0; i < offenders.size() && i < 10; ++i) {
-      const auto& o = offenders[i];
-      out << "<tr><td>" << o.value("pid", 0) << "</td><td>"
-          << html_escape(o.value("application_name", "")) << "</td><td>"
-          << html_escape(o.value("usename", "")) << "</td><td>" << html_escape(o.value("state", ""))
-          << "</td><td>" << fixed(o.value("query_seconds", 0.0), 0) << "s</td><td>"
-          << fixed(o.value("transaction_seconds", 0.0), 0) << "s</td><td>"
-          << html_escape(o.value("wait_event", "")) << "</td><td><code>"
-          << html_escape(o.value("query", "")) << "</code></td></tr>";
+    for (std::size_t i = 0; i < queries->offenders.size() && i < 10; ++i) {
+      const auto& o = queries->offenders[i];
+      out << "<tr><td>" << o.pid << "</td><td>" << html_escape(o.application_name) << "</td><td>"
+          << html_escape(o.usename) << "</td><td>" << html_escape(o.state) << "</td><td>"
+          << fixed(o.query_seconds, 0) << "s</td><td>" << fixed(o.transaction_seconds, 0)
+          << "s</td><td>" << html_escape(o.wait_event) << "</td><td><code>" << html_escape(o.query)
+          << "</code></td></tr>";
     }
     out << "</table>";
   }
 
-  const auto& rls = details_of(input, "rls");
   out << "<h3>Row-level security</h3>";
-  if (!rls.contains("unprotected_tenant_tables")) {
-    out << "<p class=\"muted\">no catalog scan yet</p>";
-  } else {
-    auto unprotected = rls["unprotected_tenant_tables"];
+  if (const auto* rls = view.find<core::RlsDetails>()) {
+    const auto& unprotected = rls->unprotected_tenant_tables;
     out << "<p class=\"rls\">" << unprotected.size() << " tenant table(s) without RLS in force";
     for (std::size_t i = 0; i < unprotected.size() && i < 20; ++i) {
       const auto& t = unprotected[i];
-      out << (i ? ", " : ": ") << "<code>" << html_escape(t.value("datname", "")) << ":"
-          << html_escape(t.value("schema", "")) << "." << html_escape(t.value("table", ""))
-          << "</code>";
+      out << (i ? ", " : ": ") << "<code>" << html_escape(t.datname) << ":" << html_escape(t.schema)
+          << "." << html_escape(t.table) << "</code>";
     }
-    out << "; " << rls.value("bypass_roles", nlohmann::json::array()).size()
-        << " role(s) bypass RLS</p>";
+    out << "; " << rls->bypass_roles.size() << " role(s) bypass RLS</p>";
+  } else {
+    out << "<p class=\"muted\">no catalog scan yet</p>";
   }
 
   out << "<h3>Collectors</h3><table class=\"collectors\"><tr><th>collector</th><th>status</th>"
          "<th>last success</th><th>duration</th><th>error</th></tr>";
   for (const auto& c : health.collectors) {
+    if (!c.applicable) {
+      out << "<tr><td>" << html_escape(c.name) << "</td><td>" << badge("skipped")
+          << "</td><td colspan=\"3\">not applicable: " << html_escape(c.not_applicable_reason)
+          << "</td></tr>";
+      continue;
+    }
     out << "<tr><td>" << html_escape(c.name) << "</td><td>"
         << badge(c.success ? "ok" : (c.ran ? "critical" : "skipped")) << "</td><td>"
         << (c.last_success_unix > 0 ? fixed(now - c.last_success_unix, 0) + "s ago"
@@ -148,19 +145,19 @@ std::string html_escape(std::string_view text) {
   return out;
 }
 
-std::string sparkline_svg(const nlohmann::json& points, double ceiling) {
+std::string sparkline_svg(const std::vector<core::TrendPoint>& points, double ceiling) {
   const double width = 240, height = 40;
   std::ostringstream out;
   out << "<svg class=\"sparkline\" width=\"" << width << "\" height=\"" << height
       << "\" viewBox=\"0 0 " << width << " " << height << "\" role=\"img\">"
       << "<title>saturation over the trend window</title>";
-  if (points.is_array() && points.size() >= 2 && ceiling > 0) {
-    double t0 = points.front()[0].get<double>(), t1 = points.back()[0].get<double>();
+  if (points.size() >= 2 && ceiling > 0) {
+    double t0 = points.front().t, t1 = points.back().t;
     double span = std::max(t1 - t0, 1e-9);
     out << "<polyline fill=\"none\" stroke=\"#1565c0\" stroke-width=\"1.5\" points=\"";
     for (const auto& p : points) {
-      double x = (p[0].get<double>() - t0) / span * width;
-      double ratio = std::clamp(p[1].get<double>() / ceiling, 0.0, 1.0);
+      double x = (p.t - t0) / span * width;
+      double ratio = std::clamp(p.value / ceiling, 0.0, 1.0);
       out << fixed(x, 1) << "," << fixed(height - ratio * (height - 2) - 1, 1) << " ";
     }
     out << "\"/>";
@@ -169,7 +166,7 @@ std::string sparkline_svg(const nlohmann::json& points, double ceiling) {
   return out.str();
 }
 
-std::string render_status_page(const collectors::SnapshotStore::View& view, double now_unix) {
+std::string render_status_page(const core::SnapshotStore::View& view, double now_unix) {
   auto inputs = diagnosis_inputs(view);
   std::ostringstream out;
   out << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -179,8 +176,7 @@ std::string render_status_page(const collectors::SnapshotStore::View& view, doub
          "<a href=\"/diagnose\">/diagnose</a><a href=\"/tables\">/tables</a>"
          "<a href=\"/readyz\">/readyz</a></nav>";
   if (inputs.empty()) out << "<p>No targets yet.</p>";
-  for (const auto& input : inputs)
-    target_section(out, input, collectors::diagnose(input), now_unix);
+  for (const auto& input : inputs) target_section(out, input, analysis::diagnose(input), now_unix);
   out << "</body></html>\n";
   return out.str();
 }

@@ -5,15 +5,18 @@
 #include <string>
 #include <string_view>
 
-#include "collectors/snapshot_store.hpp"
+#include <vector>
+
+#include "core/details/idle_trend.hpp"
+#include "core/snapshot_store.hpp"
 
 namespace pgpulse::exporter {
 
 std::string html_escape(std::string_view text);
 
-// points: [[t, value], ...]; values scaled against `ceiling` (the usable slots).
-std::string sparkline_svg(const nlohmann::json& points, double ceiling);
+// Values scaled against `ceiling` (the usable slots).
+std::string sparkline_svg(const std::vector<core::TrendPoint>& points, double ceiling);
 
-std::string render_status_page(const collectors::SnapshotStore::View& view, double now_unix);
+std::string render_status_page(const core::SnapshotStore::View& view, double now_unix);
 
 }  // namespace pgpulse::exporter

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "collectors/exposition.hpp"
+#include "core/exposition.hpp"
 
-using namespace pgpulse::collectors;
+using namespace pgpulse::core;
 
 namespace {
 

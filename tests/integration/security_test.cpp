@@ -327,8 +327,8 @@ TEST_CASE("security - least privilege - pg_monitor and CONNECT are enough", "[se
                                     "--rls.databases.include",
                                     "postgres,it_lp_app,it_lp_closed"};
   };
-  const std::vector<std::string> collectors{"connections", "idle_trend", "long_queries", "locks",
-                                            "pools"};
+  // pools does not apply: no pools are declared (pgpulse_collector_applicable 0, checked below).
+  const std::vector<std::string> collectors{"connections", "idle_trend", "long_queries", "locks"};
 
   SECTION("with pg_monitor everything works") {
     PgpulseProcess pgpulse(run_as("it_least"));
@@ -347,6 +347,8 @@ TEST_CASE("security - least privilege - pg_monitor and CONNECT are enough", "[se
     CHECK(all_ok);
     auto scrape = pgpulse.scrape();
     CHECK(scrape.value("pgpulse_monitoring_role_superuser") == 0);
+    CHECK(scrape.value("pgpulse_collector_applicable", {{"collector", "pools"}}) == 0);
+    CHECK(scrape.value("pgpulse_collector_applicable", {{"collector", "locks"}}) == 1);
     CHECK(scrape.value("pgpulse_connections", {{"usename", "it_app"}, {"state", "active"}}) == 1);
     CHECK(scrape.value("pgpulse_rls_tables",
                        {{"datname", "it_lp_app"}, {"status", "unprotected"}}) == 1);

@@ -79,7 +79,7 @@ TEST_CASE("pg_sleep shows in the longest-query gauge the threshold counts and /a
       },
       15s);
   auto scrape = pgpulse.scrape();
-  auto offenders = activity(pgpulse)["targets"][0]["offenders"];
+  auto offenders = activity(pgpulse)["targets"][0]["long_queries"]["offenders"];
   cancel_backends("it-sleeper");
   REQUIRE(seen);
   CHECK(scrape.value("pgpulse_long_queries",
@@ -140,9 +140,10 @@ TEST_CASE("a LOCK TABLE with two waiters gives blocked 2 and one root blocker wi
       },
       10s);
   bool aged = eventually(
-      [&] { return pgpulse.scrape().value("pgpulse_lock_wait_max_seconds").value_or(0) >= 1; }, 10s);
+      [&] { return pgpulse.scrape().value("pgpulse_lock_wait_max_seconds").value_or(0) >= 1; },
+      10s);
   auto scrape = pgpulse.scrape();
-  auto tree = activity(pgpulse)["targets"][0]["blocking_tree"];
+  auto tree = activity(pgpulse)["targets"][0]["locks"]["blocking_tree"];
   int holder_pid = holder.backend_pid();
   std::set<int> waiting{waiter1.backend_pid(), waiter2.backend_pid()};
   holder.exec("ROLLBACK");

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <functional>
+#include <map>
 
 #include "collectors/idle_trend.hpp"
 #include "collectors/locks.hpp"
@@ -11,6 +13,7 @@
 #include "collectors/query_text.hpp"
 
 using namespace pgpulse::collectors;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -62,7 +65,7 @@ TEST_CASE("idle counts and ages by application, role and database") {
 
 TEST_CASE("the idle trend flags only the application that keeps leaking") {
   IdleTrendState state;
-  LeakRule rule{20, 3, 0.8};  // 20 s window, 3 per minute, as the integration test uses
+  LeakRule rule{20s, 3, 0.8};  // 20 s window, 3 per minute, as the integration test uses
   IdleTrendReport report;
   for (int tick = 0; tick <= 20; ++tick) {
     std::vector<ActivityRow> rows;
@@ -86,7 +89,7 @@ TEST_CASE("the idle trend flags only the application that keeps leaking") {
 
 TEST_CASE("a server restart empties the trend windows") {
   IdleTrendState state;
-  LeakRule rule{20, 3, 0.8};
+  LeakRule rule{20s, 3, 0.8};
   for (int tick = 0; tick <= 20; ++tick) {
     std::vector<ActivityRow> rows;
     for (int i = 0; i < tick; ++i) rows.push_back(row(200 + i, "leaky", "idle", 1));
@@ -101,7 +104,7 @@ TEST_CASE("a server restart empties the trend windows") {
 
 TEST_CASE("applications whose idle count stayed zero for a whole window are forgotten") {
   IdleTrendState state;
-  LeakRule rule{5, 3, 0.8};
+  LeakRule rule{5s, 3, 0.8};
   update_idle_trend(state, sample_of({row(1, "gone", "idle")}, kNow), ServerLimits{100, 3, 0}, rule,
                     50);
   for (int t = 1; t <= 7; ++t) {
@@ -112,7 +115,7 @@ TEST_CASE("applications whose idle count stayed zero for a whole window are forg
 
 TEST_CASE("the trend keeps a bounded number of application windows however names churn") {
   IdleTrendState state;
-  LeakRule rule{600, 3, 0.8};
+  LeakRule rule{600s, 3, 0.8};
   for (int t = 0; t < 200; ++t) {  // a new application name every poll
     update_idle_trend(state, sample_of({row(t, "job-" + std::to_string(t), "idle")}, kNow + t),
                       ServerLimits{100, 3, 0}, rule, 5);
@@ -125,9 +128,9 @@ TEST_CASE("long queries and transactions per database with threshold counts") {
   auto s = sample_of({row(1, "web", "active", 400), row(2, "web", "active", 40),
                       row(3, "web", "active", 1, "other_db"),
                       row(4, "batch", "idle in transaction", 600)});
-  LongQueryOptions options;
+  pgpulse::config::ActivityConfig options;
   options.top_n = 2;
-  auto summary = summarize_long_queries(s, options);
+  auto summary = summarize_long_queries(s, options, 50);
   CHECK(summary.longest_query.at("app") == 400);
   CHECK(summary.longest_query.at("other_db") == 1);
   CHECK(summary.longest_transaction.at("app") == 602);
@@ -138,8 +141,13 @@ TEST_CASE("long queries and transactions per database with threshold counts") {
   CHECK(summary.top[0].pid == 4);  // the 10-minute transaction first
   CHECK(summary.top[1].pid == 1);
   CHECK(summary.top[1].query == "SELECT * FROM orders WHERE email = ? AND id = ?");
-  auto json = offenders_json(summary.top);
-  CHECK(json[1]["query_seconds"] == 400);
+  auto details = long_query_details(summary, options);
+  CHECK(details.longest_query_seconds == 400);
+  CHECK(details.longest_transaction_seconds == 602);
+  CHECK(details.over_threshold.at("30") == 2);
+  CHECK(details.thresholds_seconds == std::vector<double>{30, 300});
+  nlohmann::json json = details;
+  CHECK(json["offenders"][1]["query_seconds"] == 400);
   CHECK(json.dump().find("alice@example.com") == std::string::npos);
 }
 
@@ -165,12 +173,43 @@ TEST_CASE("lock blocking: one root holding two waiters") {
   w2.blocked_by = {10};
   auto summary = summarize_locks(sample_of({holder, w1, w2}), {{11, kNow - 25}}, 50, 100);
   CHECK(summary.blocked.at("app") == 2);
-  CHECK(summary.root_blockers == 1);
-  CHECK(summary.max_depth == 1);
-  CHECK(summary.max_wait_seconds == 25);  // waitstart of pid 11 wins over pid 12's 20 s
-  REQUIRE(summary.tree.size() == 1);
-  CHECK(summary.tree[0]["pid"] == 10);
-  CHECK(summary.tree[0]["waiting"].size() == 2);
+  CHECK(summary.details.blocked == 2);
+  CHECK(summary.details.root_blockers == 1);
+  CHECK(summary.details.max_depth == 1);
+  CHECK(summary.details.max_wait_seconds == 25);  // waitstart of pid 11 wins over pid 12's 20 s
+  REQUIRE(summary.details.blocking_tree.size() == 1);
+  CHECK(summary.details.blocking_tree[0].pid == 10);
+  CHECK(summary.details.blocking_tree[0].waiting.size() == 2);
+}
+
+TEST_CASE("without waitstart (PostgreSQL 13) the wait is measured from state_change") {
+  auto holder = row(10, "migrate", "idle in transaction", 120);
+  auto waiter = row(11, "web", "active", 30);
+  waiter.blocked_by = {10};
+  auto summary = summarize_locks(sample_of({holder, waiter}), {}, 50, 100);
+  CHECK(summary.details.max_wait_seconds == 30);
+  CHECK(summary.details.blocked == 1);
+}
+
+TEST_CASE("a backend waiting on two blockers is placed once in the tree and the depth") {
+  // 2 and 3 both hold locks 4 waits for; 3 also waits on 2. 4 must appear once (before the fix it
+  // was listed under 2 and under 3).
+  auto a = row(2, "x", "idle in transaction");
+  auto b = row(3, "x", "active");
+  b.blocked_by = {2};
+  auto c = row(4, "x", "active");
+  c.blocked_by = {2, 3};
+  auto summary = summarize_locks(sample_of({a, b, c}), {}, 50, 100);
+  std::map<int, int> seen;
+  std::function<void(const pgpulse::core::BlockingNode&)> walk =
+      [&](const pgpulse::core::BlockingNode& n) {
+        ++seen[n.pid];
+        for (const auto& w : n.waiting) walk(w);
+      };
+  for (const auto& root : summary.details.blocking_tree) walk(root);
+  CHECK(seen == std::map<int, int>{{2, 1}, {3, 1}, {4, 1}});
+  CHECK(summary.details.root_blockers == 1);
+  CHECK(summary.details.max_depth == 2);  // the longest chain: 4 -> 3 -> 2
 }
 
 TEST_CASE("lock chains report their depth and survive a deadlock cycle") {
@@ -182,22 +221,22 @@ TEST_CASE("lock chains report their depth and survive a deadlock cycle") {
   auto d = row(4, "x", "active");
   d.blocked_by = {3};
   auto chain = summarize_locks(sample_of({a, b, c, d}), {}, 50, 100);
-  CHECK(chain.root_blockers == 1);
-  CHECK(chain.max_depth == 3);
-  CHECK(chain.tree[0]["waiting"][0]["waiting"][0]["waiting"][0]["pid"] == 4);
+  CHECK(chain.details.root_blockers == 1);
+  CHECK(chain.details.max_depth == 3);
+  CHECK(chain.details.blocking_tree[0].waiting[0].waiting[0].waiting[0].pid == 4);
 
   auto x = row(5, "x", "active");
   x.blocked_by = {6};
   auto y = row(6, "x", "active");
   y.blocked_by = {5};
   auto cycle = summarize_locks(sample_of({x, y}), {}, 50, 100);
-  CHECK(cycle.root_blockers == 0);
+  CHECK(cycle.details.root_blockers == 0);
   CHECK(cycle.blocked.at("app") == 2);
 
   auto nobody = summarize_locks(sample_of({row(7, "x", "idle")}), {}, 50, 100);
   CHECK(nobody.blocked.empty());
-  CHECK(nobody.max_wait_seconds == 0);
-  CHECK(nobody.max_depth == 0);
+  CHECK(nobody.details.max_wait_seconds == 0);
+  CHECK(nobody.details.max_depth == 0);
 }
 
 TEST_CASE("pool budgets, utilization and overcommit") {
@@ -220,5 +259,5 @@ TEST_CASE("pool budgets, utilization and overcommit") {
   CHECK(summary.pools[1].connections == 33);
   CHECK(summary.pools[1].utilization == 1.1);
   CHECK(summary.overcommit == Approx(90.0 / 90.0));
-  CHECK(pool_families(PoolSummary{}).empty());
+  CHECK(pool_families(pgpulse::core::PoolsDetails{}).empty());
 }

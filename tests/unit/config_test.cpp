@@ -256,10 +256,10 @@ TEST_CASE("all errors are reported at once - with lines") {
   CHECK(text.find(targets + ":6: key \"targets.dsn\": every target needs a dsn") !=
         std::string::npos);
   auto typo_field = write_temp("targets-typo.yml", "targets:\n  - name: c\n    dns: host=c\n");
-  CHECK(
-      load({"--config", typo_field}).error_text() ==
-      typo_field + ":2: key \"targets.dsn\": every target needs a dsn\n" + typo_field +
-          ":3: key \"targets.dns\": unknown key in a target (expected name, dsn, password_file)\n");
+  CHECK(load({"--config", typo_field}).error_text() ==
+        typo_field + ":2: key \"targets.dsn\": every target needs a dsn\n" + typo_field +
+            ":3: key \"targets.dns\": unknown key in a target (expected name, kind, dsn, "
+            "password_file)\n");
   CHECK(text.find(targets + ":8: key \"targets.dsn\": invalid DSN: unterminated quoted value for "
                             "keyword \"host\"") != std::string::npos);
   CHECK(text.find(targets + ":4: key \"targets.name\": duplicate target name \"a\"") !=

@@ -6,6 +6,7 @@
 #include "collectors/connections.hpp"
 
 using namespace pgpulse::collectors;
+using namespace pgpulse::core;
 
 namespace {
 

@@ -1,43 +1,102 @@
+// The runbook over typed details. The healthy fixture is built by the collectors' own pure
+// functions from made-up pg_stat_activity rows, so a renamed or retyped field breaks this build
+// and a changed meaning breaks these checks.
 #include <catch2/catch.hpp>
 
-#include "collectors/diagnosis.hpp"
+#include <optional>
+
+#include "analysis/diagnosis.hpp"
+#include "collectors/connections.hpp"
+#include "collectors/idle_trend.hpp"
+#include "collectors/locks.hpp"
+#include "collectors/long_queries.hpp"
+#include "collectors/pools.hpp"
+#include "collectors/rls_report.hpp"
 #include "exporter/status_page.hpp"
 
-using namespace pgpulse::collectors;
+using namespace pgpulse::analysis;
+using namespace pgpulse::core;
+namespace collectors = pgpulse::collectors;
 
 namespace {
 
-DiagnosisInput healthy() {
-  DiagnosisInput input;
-  input.health.target = "main";
-  input.health.up = input.health.connected_once = true;
-  input.health.server_version = 150020;
-  input.details["connections"] = {
-      {"client_backends", 10},
-      {"max_connections", 100},
-      {"reserved_connections", 3},
-      {"saturation", 10.0 / 97},
-      {"top_applications", {{{"application_name", "web"}, {"connections", 8}}}},
-      {"top_users", {{{"usename", "app"}, {"connections", 9}}}},
-      {"database_limits", nlohmann::json::array()},
-      {"role_limits", nlohmann::json::array()}};
-  input.details["idle_trend"] = {{"idle", 4},
-                                 {"idle_in_transaction", 0},
-                                 {"oldest_idle", nullptr},
-                                 {"oldest_idle_in_transaction", nullptr},
-                                 {"leaks", nlohmann::json::array()},
-                                 {"exhaustion_eta_seconds", nullptr}};
-  input.details["long_queries"] = {{"longest_query_seconds", 1.0},
-                                   {"longest_transaction_seconds", 2.0},
-                                   {"thresholds_seconds", {30, 300}},
-                                   {"offenders", nlohmann::json::array()}};
-  input.details["locks"] = {
-      {"blocked", 0}, {"max_wait_seconds", 0.0}, {"blocking_tree", nlohmann::json::array()}};
-  input.details["pools"] = {{"pools", nlohmann::json::array()}, {"overcommit", 0.0}};
-  input.details["rls"] = {{"unprotected_tenant_tables", nlohmann::json::array()},
-                          {"bypass_roles", {{{"rolname", "postgres"}, {"reason", "superuser"}}}},
-                          {"monitoring_role_superuser", false}};
-  return input;
+constexpr double kNow = 1'800'000'000;
+
+collectors::ActivityRow client(int pid, std::string app, std::string user, std::string state) {
+  collectors::ActivityRow row;
+  row.pid = pid;
+  row.application_name = std::move(app);
+  row.usename = std::move(user);
+  row.datname = "app";
+  row.state = std::move(state);
+  row.backend_type = "client backend";
+  row.state_change = row.query_start = kNow - 1;
+  row.xact_start = row.state == "active" ? kNow - 2 : std::nan("");
+  row.query = "SELECT 1";
+  return row;
+}
+
+// Every collector's details, typed; input() hands them to the analysis as the daemon would.
+struct Fixture {
+  TargetHealth health;
+  ConnectionsDetails connections;
+  IdleTrendDetails idle;
+  LongQueriesDetails queries;
+  LocksDetails locks;
+  std::optional<PoolsDetails> pools;
+  RlsDetails rls;
+
+  DiagnosisInput input() const {
+    DiagnosisInput in;
+    in.target.target = health.target;
+    in.target.health = health;
+    in.target.add("connections", connections);
+    in.target.add("idle_trend", idle);
+    in.target.add("long_queries", queries);
+    in.target.add("locks", locks);
+    if (pools) in.target.add("pools", *pools);
+    in.target.add("rls", rls);
+    return in;
+  }
+};
+
+Fixture healthy() {
+  collectors::ActivitySample sample;
+  sample.server_now = kNow;
+  sample.server_started = kNow - 86400;
+  for (int i = 0; i < 9; ++i)
+    sample.rows.push_back(client(i + 1, "web", "app", i % 3 ? "idle" : "active"));
+  auto self = client(99, "pgpulse", "pgpulse", "active");
+  self.is_self = true;
+  sample.rows.push_back(self);
+  collectors::ServerLimits limits{100, 3, 0};
+  pgpulse::config::ActivityConfig activity;
+
+  Fixture f;
+  f.health.target = "main";
+  f.health.up = f.health.connected_once = true;
+  f.health.server_version = 150020;
+  f.connections =
+      collectors::connections_details(collectors::summarize_connections(sample, limits, {}, 50));
+  collectors::IdleTrendState state;
+  auto report = collectors::update_idle_trend(state, sample, limits, {}, 50);
+  f.idle = collectors::idle_trend_details(report, state, limits);
+  f.queries = collectors::long_query_details(
+      collectors::summarize_long_queries(sample, activity, 50), activity);
+  f.locks = collectors::summarize_locks(sample, {}, 50, 200).details;
+  collectors::ClusterScan scan;
+  scan.bypass_roles = {{"postgres", "superuser"}};
+  collectors::DatabaseScanResult app;
+  app.datname = "app";
+  app.ok = true;
+  scan.databases.push_back(app);
+  auto output = collectors::rls_report(scan, pgpulse::config::RlsConfig{}, 50);
+  f.rls = *details_as<RlsDetails>(output.details.get());
+  return f;
+}
+
+TargetReport diagnose(const Fixture& f) {
+  return pgpulse::analysis::diagnose(f.input());
 }
 
 const DiagnosisStep& step(const TargetReport& report, const std::string& id) {
@@ -58,15 +117,15 @@ TEST_CASE("a healthy target passes every runbook step in order") {
   CHECK(order == std::vector<std::string>{"health", "connectivity", "connections", "idle",
                                           "queries_and_locks", "pools", "rls"});
   CHECK(step(report, "connections").finding ==
-        "10 of 97 usable slots in use (saturation 0.10); by application: web 8; by role: app 9");
+        "10 of 97 usable slots in use (saturation 0.10); by application: web 9; by role: app 9");
   CHECK(exit_code_for({report}) == 0);
 }
 
 TEST_CASE("saturation thresholds: 0.8 warns and 0.95 is critical") {
   auto input = healthy();
-  input.details["connections"]["saturation"] = 0.85;
+  input.connections.saturation = 0.85;
   CHECK(step(diagnose(input), "connections").severity == Severity::Warning);
-  input.details["connections"]["saturation"] = 0.96;
+  input.connections.saturation = 0.96;
   auto report = diagnose(input);
   CHECK(step(report, "connections").severity == Severity::Critical);
   CHECK(step(report, "connections").action.find("pg_stat_activity") != std::string::npos);
@@ -97,58 +156,55 @@ TEST_CASE("a wrong password: the server is up but we cannot connect") {
 
 TEST_CASE("leaks, old idle transactions and the exhaustion forecast") {
   auto input = healthy();
-  input.details["idle_trend"]["leaks"] = {
-      {{"application_name", "celery"}, {"growth_per_minute", 2.5}, {"r2", 0.97}}};
+  input.idle.leaks = {{"celery", 2.5, 0.97}};
   CHECK(step(diagnose(input), "idle").severity == Severity::Warning);
   CHECK(step(diagnose(input), "idle").finding.find("leak suspected in celery (+2.50") !=
         std::string::npos);
-  input.details["idle_trend"]["exhaustion_eta_seconds"] = 1200.0;
+  input.idle.exhaustion_eta_seconds = 1200.0;
   CHECK(step(diagnose(input), "idle").severity == Severity::Critical);
   auto tx = healthy();
-  tx.details["idle_trend"]["oldest_idle_in_transaction"] = {{"name", "app"}, {"seconds", 400.0}};
+  tx.idle.oldest_idle_in_transaction = OldestSession{"app", 400.0};
   CHECK(step(diagnose(tx), "idle").severity == Severity::Warning);
 }
 
 TEST_CASE("long queries follow the largest configured threshold and locks escalate with the wait") {
   auto input = healthy();
-  input.details["long_queries"]["longest_query_seconds"] = 301.0;
+  input.queries.longest_query_seconds = 301.0;
   CHECK(step(diagnose(input), "queries_and_locks").severity == Severity::Warning);
-  input.details["long_queries"]["thresholds_seconds"] = {5, 600};
+  input.queries.thresholds_seconds = {5, 600};
   CHECK(step(diagnose(input), "queries_and_locks").severity == Severity::Ok);
   auto locks = healthy();
-  locks.details["locks"] = {
-      {"blocked", 2},
-      {"max_wait_seconds", 10.0},
-      {"blocking_tree", {{{"pid", 4242}, {"waiting", nlohmann::json::array()}}}}};
+  locks.locks.blocked = 2;
+  locks.locks.max_wait_seconds = 10.0;
+  BlockingNode root;
+  root.pid = 4242;
+  locks.locks.blocking_tree = {root};
   auto s = step(diagnose(locks), "queries_and_locks");
   CHECK(s.severity == Severity::Warning);
   CHECK(s.finding.find("2 backends blocked on locks for up to 10s, root blocker pid(s) 4242") !=
         std::string::npos);
-  locks.details["locks"]["max_wait_seconds"] = 90.0;
+  locks.locks.max_wait_seconds = 90.0;
   CHECK(step(diagnose(locks), "queries_and_locks").severity == Severity::Critical);
 }
 
 TEST_CASE("pool budgets and RLS findings") {
   auto input = healthy();
-  input.details["pools"] = {
-      {"pools", {{{"name", "web"}, {"budget", 10}, {"connections", 12}, {"utilization", 1.2}}}},
-      {"overcommit", 1.3}};
+  input.pools = PoolsDetails{{{"web", 10, 12, 1.2}}, 1.3, 97};
   auto pools = step(diagnose(input), "pools");
   CHECK(pools.severity == Severity::Warning);
   CHECK(pools.finding.find("web holds 12 connections, over its budget of 10") != std::string::npos);
-  input.details["rls"]["unprotected_tenant_tables"] = {
-      {{"datname", "app"}, {"schema", "public"}, {"table", "invoices"}, {"status", "unprotected"}}};
+  input.rls.unprotected_tenant_tables = {{"app", "public", "invoices", "unprotected"}};
   auto rls = step(diagnose(input), "rls");
   CHECK(rls.severity == Severity::Critical);
   CHECK(rls.finding == "1 tenant table(s) without RLS in force: app:public.invoices (unprotected)");
-  input.details["rls"]["unprotected_tenant_tables"] = nlohmann::json::array();
-  input.details["rls"]["bypass_roles"].push_back({{"rolname", "etl"}, {"reason", "bypassrls"}});
+  input.rls.unprotected_tenant_tables.clear();
+  input.rls.bypass_roles.push_back({"etl", "bypassrls"});
   CHECK(step(diagnose(input), "rls").severity == Severity::Warning);
 }
 
 TEST_CASE("reports render as JSON and as text with colours only on request") {
   auto input = healthy();
-  input.details["connections"]["saturation"] = 0.99;
+  input.connections.saturation = 0.99;
   auto reports = std::vector<TargetReport>{diagnose(input)};
   auto json = report_json(reports);
   CHECK(json["exit_code"] == 2);
@@ -166,6 +222,5 @@ TEST_CASE("the status page escapes database strings and draws a sparkline") {
         "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
   auto svg = pgpulse::exporter::sparkline_svg({{0, 0}, {10, 50}, {20, 100}}, 100);
   CHECK(svg.find("points=\"0.0,39.0 120.0,20.0 240.0,1.0 \"") != std::string::npos);
-  CHECK(pgpulse::exporter::sparkline_svg(nlohmann::json::array(), 100).find("polyline") ==
-        std::string::npos);
+  CHECK(pgpulse::exporter::sparkline_svg({}, 100).find("polyline") == std::string::npos);
 }

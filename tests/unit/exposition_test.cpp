@@ -4,12 +4,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "collectors/exposition.hpp"
-#include "collectors/label_folding.hpp"
-#include "collectors/snapshot_store.hpp"
+#include "core/exposition.hpp"
+#include "core/label_folding.hpp"
+#include "core/snapshot_store.hpp"
 #include "exporter/metrics_page.hpp"
 
-using namespace pgpulse::collectors;
+using namespace pgpulse::core;
 
 namespace {
 

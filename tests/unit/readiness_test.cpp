@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 
-#include "collectors/target_health.hpp"
+#include "core/target_health.hpp"
 #include "exporter/readiness.hpp"
 
-using namespace pgpulse::collectors;
+using namespace pgpulse::core;
 using pgpulse::exporter::assess_readiness;
 
 namespace {
@@ -13,7 +13,7 @@ void publish(SnapshotStore& store, const TargetHealth& health) {
   snapshot->target = health.target;
   snapshot->collector = kHealthSnapshot;
   snapshot->families = render_families(health.target, health_families(health));
-  snapshot->details = health;
+  snapshot->details = make_details(health);
   store.publish(snapshot);
 }
 
@@ -21,7 +21,13 @@ TargetHealth healthy(const std::string& name, double last_success) {
   TargetHealth h;
   h.target = name;
   h.up = h.connected_once = true;
-  h.collectors.push_back({"connections", 15, true, true, 0.01, last_success, ""});
+  CollectorHealth c;
+  c.name = "connections";
+  c.interval_seconds = 15;
+  c.ran = c.success = true;
+  c.duration_seconds = 0.01;
+  c.last_success_unix = last_success;
+  h.collectors.push_back(c);
   return h;
 }
 
@@ -51,6 +57,30 @@ TEST_CASE("not ready - with the reason - when a target never connected or data i
   r = assess_readiness(store.view(), 1000);
   CHECK_FALSE(r.ready);
   CHECK(r.reasons.at(0) == "target b: collector connections is stale (last success 46s ago)");
+}
+
+TEST_CASE("a collector that does not apply blocks nothing, is said on /readyz, and exports 0") {
+  SnapshotStore store;
+  auto h = healthy("a", 990);
+  CollectorHealth statements;
+  statements.name = "pools";
+  statements.interval_seconds = 15;
+  statements.applicable = false;
+  statements.not_applicable_reason = "no pools declared for this target (pools:)";
+  h.collectors.push_back(statements);
+  publish(store, h);
+  auto r = assess_readiness(store.view(), 1000);
+  CHECK(r.ready);
+  REQUIRE(r.notes.size() == 1);
+  CHECK(r.notes[0] ==
+        "target a: collector pools not applicable: no pools declared for this target (pools:)");
+  auto text = render_families("a", health_families(h));
+  std::string all;
+  for (const auto& f : text) all += f.samples;
+  CHECK(all.find("pgpulse_collector_applicable{target=\"a\",collector=\"pools\"} 0") !=
+        std::string::npos);
+  CHECK(all.find("pgpulse_collector_success{target=\"a\",collector=\"pools\"}") ==
+        std::string::npos);
 }
 
 TEST_CASE("health series: up - every connect error reason from zero - per-collector state") {

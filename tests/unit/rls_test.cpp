@@ -4,6 +4,7 @@
 #include "collectors/rls_posture.hpp"
 
 using namespace pgpulse::collectors;
+using namespace pgpulse::core;
 
 namespace {
 
@@ -201,7 +202,7 @@ TEST_CASE("seq-scan-heavy tables by size and share of rows read sequentially") {
 }
 
 TEST_CASE("databases are narrowed by include and exclude lists") {
-  RlsOptions options;
+  pgpulse::config::RlsConfig options;
   std::vector<std::string> available{"postgres", "orders", "billing", "scratch"};
   CHECK(select_databases(available, options) ==
         std::vector<std::string>{"billing", "orders", "postgres", "scratch"});

@@ -5,6 +5,7 @@
 #include "collectors/trend.hpp"
 
 using namespace pgpulse::collectors;
+using namespace pgpulse::core;
 
 namespace {
 
@@ -15,7 +16,7 @@ std::deque<TrendPoint> series(int n, double step_seconds, const std::function<do
   return points;
 }
 
-const LeakRule kRule{600, 0.5, 0.8};  // 10-minute window
+const LeakRule kRule{std::chrono::seconds(600), 0.5, 0.8};  // 10-minute window
 
 }  // namespace
 

@@ -1,10 +1,10 @@
-#include "collectors/exposition.hpp"
+#include "core/exposition.hpp"
 
 #include <prometheus/text_serializer.h>
 
 #include <sstream>
 
-namespace pgpulse::collectors {
+namespace pgpulse::core {
 
 Family& add_gauge(Families& families, std::string name, std::string help) {
   families.push_back(Family{std::move(name), std::move(help), prometheus::MetricType::Gauge, {}});
@@ -105,4 +105,4 @@ std::vector<RenderedFamily> render_families(std::string_view target, Families fa
   return rendered;
 }
 
-}  // namespace pgpulse::collectors
+}  // namespace pgpulse::core

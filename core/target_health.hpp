@@ -1,22 +1,27 @@
 #pragma once
 // What the scheduler knows about one target: connection state, error counts and every
 // collector's last run. Published as the target's "health" snapshot: series for /metrics and the
-// same data as JSON for /readyz and the status pages.
+// same struct, typed, for /readyz, /diagnose and the status page.
 #include <map>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "collectors/exposition.hpp"
+#include "core/exposition.hpp"
 
-namespace pgpulse::collectors {
+namespace pgpulse::core {
 
 inline constexpr const char* kHealthSnapshot = "health";
 
 struct CollectorHealth {
   std::string name;
   double interval_seconds = 0;
+  // False when the collector does not apply to this target (an extension that is not installed,
+  // a primary-only view on a standby, a server version without the view): neither a failure nor
+  // a readiness blocker. Decided at every (re)connect.
+  bool applicable = true;
+  std::string not_applicable_reason;
   bool ran = false;      // at least one run finished since start
   bool success = false;  // the last run succeeded
   double duration_seconds = 0;
@@ -26,6 +31,7 @@ struct CollectorHealth {
 
 struct TargetHealth {
   std::string target;
+  std::string kind = "postgres";
   std::string dsn;  // redacted
   bool up = false;
   bool connected_once = false;
@@ -41,10 +47,10 @@ const std::vector<std::string>& connect_error_reasons();
 
 Families health_families(const TargetHealth& health);
 
-// The JSON that /readyz, /diagnose and the status page read back: field names as in the structs.
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CollectorHealth, name, interval_seconds, ran, success,
-                                   duration_seconds, last_success_unix, last_error)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TargetHealth, target, dsn, up, connected_once, last_error,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CollectorHealth, name, interval_seconds, applicable,
+                                   not_applicable_reason, ran, success, duration_seconds,
+                                   last_success_unix, last_error)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TargetHealth, target, kind, dsn, up, connected_once, last_error,
                                    last_error_reason, connect_errors, server_version, collectors)
 
-}  // namespace pgpulse::collectors
+}  // namespace pgpulse::core

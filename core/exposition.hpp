@@ -9,7 +9,7 @@
 
 #include <prometheus/metric_family.h>
 
-namespace pgpulse::collectors {
+namespace pgpulse::core {
 
 using Family = prometheus::MetricFamily;
 // A deque, so the reference add_gauge returns survives adding the next family.
@@ -38,4 +38,4 @@ struct RenderedFamily {
 // renders each family with prometheus-cpp's TextSerializer. Families without samples are dropped.
 std::vector<RenderedFamily> render_families(std::string_view target, Families families);
 
-}  // namespace pgpulse::collectors
+}  // namespace pgpulse::core

@@ -1,9 +1,9 @@
-#include "collectors/label_folding.hpp"
+#include "core/label_folding.hpp"
 
 #include <algorithm>
 #include <vector>
 
-namespace pgpulse::collectors {
+namespace pgpulse::core {
 
 LabelFold::LabelFold(const std::map<std::string, std::size_t>& weights, std::size_t limit) {
   if (weights.size() <= limit) {
@@ -23,4 +23,19 @@ const std::string& LabelFold::apply(const std::string& value) const {
   return it == kept_.end() ? other_ : *it;
 }
 
-}  // namespace pgpulse::collectors
+}  // namespace pgpulse::core
+
+namespace pgpulse::core {
+
+void add_folded_values(Families& families, std::string_view collector,
+                       const std::map<std::string, std::size_t>& folded) {
+  auto& family = add_gauge(families, "pgpulse_label_values_folded",
+                           "Distinct label values folded into \"other\" in the last poll "
+                           "(labels.max_values).");
+  for (const auto& [label, count] : folded) {
+    add_sample(family, {{"collector", std::string(collector)}, {"label", label}},
+               static_cast<double>(count));
+  }
+}
+
+}  // namespace pgpulse::core

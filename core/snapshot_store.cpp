@@ -1,6 +1,6 @@
-#include "collectors/snapshot_store.hpp"
+#include "core/snapshot_store.hpp"
 
-namespace pgpulse::collectors {
+namespace pgpulse::core {
 
 void SnapshotStore::publish(std::shared_ptr<const Snapshot> snapshot) {
   auto key = std::make_pair(snapshot->target, snapshot->collector);
@@ -40,11 +40,4 @@ std::uint64_t SnapshotStore::generation() const {
   return generation_;
 }
 
-std::shared_ptr<const Snapshot> SnapshotStore::find(const std::string& target,
-                                                    const std::string& collector) const {
-  std::lock_guard lock(mutex_);
-  auto it = snapshots_.find({target, collector});
-  return it == snapshots_.end() ? nullptr : it->second;
-}
-
-}  // namespace pgpulse::collectors
+}  // namespace pgpulse::core

@@ -1,6 +1,6 @@
-#include "collectors/target_health.hpp"
+#include "core/target_health.hpp"
 
-namespace pgpulse::collectors {
+namespace pgpulse::core {
 
 const std::vector<std::string>& connect_error_reasons() {
   static const std::vector<std::string> reasons{"refused", "timeout", "auth_failed",
@@ -32,12 +32,18 @@ Families health_families(const TargetHealth& h) {
                 "Wall time of the collector's last run, database round trips included.");
   auto& last = add_gauge(families, "pgpulse_collector_last_success_timestamp_seconds",
                          "Unix time of the collector's last successful run (0: never).");
+  auto& applicable = add_gauge(families, "pgpulse_collector_applicable",
+                               "1 when the collector applies to the target, 0 when it does not "
+                               "(extension missing, standby, server version; the reason is on "
+                               "/readyz and the status page).");
   auto& interval = add_gauge(families, "pgpulse_collector_interval_seconds",
                              "Configured poll interval of the collector (staleness is judged "
                              "against it: /readyz allows three).");
   for (const auto& c : h.collectors) {
     LabelPairs labels{{"collector", c.name}};
     add_sample(interval, labels, c.interval_seconds);
+    add_sample(applicable, labels, c.applicable ? 1 : 0);
+    if (!c.applicable) continue;  // neither success nor failure: it does not run
     add_sample(success, labels, c.success ? 1 : 0);
     add_sample(duration, labels, c.duration_seconds);
     add_sample(last, labels, c.last_success_unix);
@@ -45,4 +51,4 @@ Families health_families(const TargetHealth& h) {
   return families;
 }
 
-}  // namespace pgpulse::collectors
+}  // namespace pgpulse::core

@@ -1,7 +1,7 @@
 #pragma once
-// The incident runbook, automated: from one target's health and its collectors' latest details,
-// each runbook step's finding, severity and next action. Pure, so `pgpulse check` (fresh data)
-// and /diagnose (the daemon's snapshots) give the same report.
+// The incident runbook, automated: from one target's health and its collectors' latest typed
+// details, each runbook step's finding, severity and next action. Pure, so `pgpulse check` (fresh
+// data) and /diagnose (the daemon's snapshots) give the same report.
 #include <map>
 #include <string>
 #include <string_view>
@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "collectors/target_health.hpp"
+#include "core/target_view.hpp"
 
-namespace pgpulse::collectors {
+namespace pgpulse::analysis {
 
 enum class Severity { Skipped, Ok, Warning, Critical };
 std::string_view severity_label(Severity severity);
@@ -31,9 +31,8 @@ struct TargetReport {
 };
 
 struct DiagnosisInput {
-  TargetHealth health;
-  std::map<std::string, nlohmann::json> details;  // collector name -> details; missing: no data
-  bool has_history = true;                        // false for a one-shot check: no trend window yet
+  core::TargetView target;  // health and the collectors' typed details; a missing one: no data
+  bool has_history = true;  // false for a one-shot check: no trend window yet
   // Queries running, and transactions idle, longer than this are findings (the largest of
   // long_queries.thresholds, 300 s by default).
   double long_query_seconds = 300;
@@ -47,4 +46,4 @@ int exit_code_for(const std::vector<TargetReport>& reports);
 nlohmann::json report_json(const std::vector<TargetReport>& reports);
 std::string report_text(const std::vector<TargetReport>& reports, bool color);
 
-}  // namespace pgpulse::collectors
+}  // namespace pgpulse::analysis

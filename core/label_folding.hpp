@@ -5,11 +5,15 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 
-namespace pgpulse::collectors {
+#include "core/exposition.hpp"
+
+namespace pgpulse::core {
 
 inline constexpr const char* kFoldedValue = "other";
 
+// Thread-safety: immutable after construction.
 class LabelFold {
  public:
   // weights: label value -> how many rows carry it
@@ -23,4 +27,9 @@ class LabelFold {
   std::string other_ = kFoldedValue;
 };
 
-}  // namespace pgpulse::collectors
+// pgpulse_label_values_folded{collector, label}: the one declaration of the family every folding
+// collector reports into. folded: label -> distinct values folded in this poll.
+void add_folded_values(Families& families, std::string_view collector,
+                       const std::map<std::string, std::size_t>& folded);
+
+}  // namespace pgpulse::core

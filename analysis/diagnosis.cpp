@@ -1,10 +1,19 @@
-#include "collectors/diagnosis.hpp"
+#include "analysis/diagnosis.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
-namespace pgpulse::collectors {
+#include "core/details/connections.hpp"
+#include "core/details/idle_trend.hpp"
+#include "core/details/locks.hpp"
+#include "core/details/long_queries.hpp"
+#include "core/details/pools.hpp"
+#include "core/details/rls.hpp"
+
+namespace pgpulse::analysis {
+
+using core::TargetHealth;
 
 std::string_view severity_label(Severity severity) {
   switch (severity) {
@@ -41,19 +50,17 @@ std::string fmt_ratio(double ratio) {
   return out.str();
 }
 
-const nlohmann::json* find(const DiagnosisInput& input, const char* collector) {
-  auto it = input.details.find(collector);
-  return it == input.details.end() || !it->second.is_object() ? nullptr : &it->second;
-}
-
 // The long_queries collector says which thresholds it was configured with; the largest one is
 // where a query or an idle transaction becomes a finding.
 double long_query_limit(const DiagnosisInput& input) {
-  const auto* q = find(input, "long_queries");
-  if (!q || !(*q).contains("thresholds_seconds")) return input.long_query_seconds;
-  double limit = 0;
-  for (const auto& t : (*q)["thresholds_seconds"]) limit = std::max(limit, t.get<double>());
+  const auto* q = input.target.find<core::LongQueriesDetails>();
+  if (!q || q->thresholds_seconds.empty()) return input.long_query_seconds;
+  double limit = *std::max_element(q->thresholds_seconds.begin(), q->thresholds_seconds.end());
   return limit > 0 ? limit : input.long_query_seconds;
+}
+
+std::string or_none(const std::string& name) {
+  return name.empty() ? std::string("(no application_name)") : name;
 }
 
 DiagnosisStep skipped(std::string id, std::string title, std::string why) {
@@ -121,42 +128,36 @@ DiagnosisStep connectivity_step(const TargetHealth& h) {
 }
 
 DiagnosisStep connections_step(const DiagnosisInput& input) {
-  const auto* d = find(input, "connections");
+  const auto* d = input.target.find<core::ConnectionsDetails>();
   if (!d) return skipped("connections", "Connections and saturation", "no connection data");
   DiagnosisStep step{"connections", "Connections and saturation", Severity::Ok, "", ""};
-  double saturation = d->value("saturation", 0.0);
-  long used = d->value("client_backends", 0L);
-  long usable = d->value("max_connections", 0L) - d->value("reserved_connections", 0L);
   std::string holders;
-  for (const auto& app : d->value("top_applications", nlohmann::json::array())) {
-    auto name = app.value("application_name", std::string());
-    holders += (holders.empty() ? "" : ", ") +
-               (name.empty() ? std::string("(no application_name)") : name) + " " +
-               std::to_string(app.value("connections", 0L));
+  for (const auto& app : d->top_applications) {
+    holders +=
+        (holders.empty() ? "" : ", ") + or_none(app.name) + " " + std::to_string(app.connections);
   }
   std::string users;
-  for (const auto& user : d->value("top_users", nlohmann::json::array())) {
-    users += (users.empty() ? "" : ", ") + user.value("usename", std::string()) + " " +
-             std::to_string(user.value("connections", 0L));
+  for (const auto& user : d->top_users) {
+    users += (users.empty() ? "" : ", ") + user.name + " " + std::to_string(user.connections);
   }
-  step.finding = std::to_string(used) + " of " + std::to_string(usable) +
-                 " usable slots in use (saturation " + fmt_ratio(saturation) + ")" +
+  step.finding = std::to_string(d->client_backends) + " of " +
+                 std::to_string(d->usable_connections) + " usable slots in use (saturation " +
+                 fmt_ratio(d->saturation) + ")" +
                  (holders.empty() ? "" : "; by application: " + holders) +
                  (users.empty() ? "" : "; by role: " + users);
-  if (saturation >= 0.95) {
+  if (d->saturation >= 0.95) {
     step.severity = Severity::Critical;
-  } else if (saturation >= 0.8) {
+  } else if (d->saturation >= 0.8) {
     step.severity = Severity::Warning;
   }
-  for (const char* kind : {"database_limits", "role_limits"}) {
-    for (const auto& limit : d->value(kind, nlohmann::json::array())) {
-      if (limit.value("ratio", 0.0) >= 0.9) {
+  for (const auto* limits : {&d->database_limits, &d->role_limits}) {
+    for (const auto& limit : *limits) {
+      if (limit.ratio >= 0.9) {
         step.severity = std::max(step.severity, Severity::Warning);
-        step.finding +=
-            "; " + std::string(kind == std::string("database_limits") ? "database " : "role ") +
-            limit.value("name", std::string()) + " at " +
-            std::to_string(limit.value("connections", 0L)) + "/" +
-            std::to_string(limit.value("limit", 0L)) + " of its connection limit";
+        step.finding += std::string("; ") +
+                        (limits == &d->database_limits ? "database " : "role ") + limit.name +
+                        " at " + std::to_string(limit.connections) + "/" +
+                        std::to_string(limit.limit) + " of its connection limit";
       }
     }
   }
@@ -171,28 +172,25 @@ DiagnosisStep connections_step(const DiagnosisInput& input) {
 }
 
 DiagnosisStep idle_step(const DiagnosisInput& input) {
-  const auto* d = find(input, "idle_trend");
+  const auto* d = input.target.find<core::IdleTrendDetails>();
   if (!d) return skipped("idle", "Idle connections and leaks", "no idle-connection data");
   DiagnosisStep step{"idle", "Idle connections and leaks", Severity::Ok, "", ""};
-  step.finding = std::to_string(d->value("idle", 0L)) + " idle, " +
-                 std::to_string(d->value("idle_in_transaction", 0L)) + " idle in transaction";
-  const auto& oldest_tx = (*d)["oldest_idle_in_transaction"];
-  if (oldest_tx.is_object()) {
-    double seconds = oldest_tx.value("seconds", 0.0);
-    step.finding += "; oldest idle transaction " + fmt_seconds(seconds) + " (database " +
-                    oldest_tx.value("name", std::string()) + ")";
+  step.finding = std::to_string(d->idle) + " idle, " + std::to_string(d->idle_in_transaction) +
+                 " idle in transaction";
+  if (const auto& oldest = d->oldest_idle_in_transaction) {
+    step.finding += "; oldest idle transaction " + fmt_seconds(oldest->seconds) + " (database " +
+                    oldest->name + ")";
     double limit = long_query_limit(input);
-    if (seconds >= limit) step.severity = Severity::Warning;
-    if (seconds >= 6 * limit) step.severity = Severity::Critical;
+    if (oldest->seconds >= limit) step.severity = Severity::Warning;
+    if (oldest->seconds >= 6 * limit) step.severity = Severity::Critical;
   }
-  auto leaks = d->value("leaks", nlohmann::json::array());
-  for (const auto& leak : leaks) {
+  for (const auto& leak : d->leaks) {
     step.severity = std::max(step.severity, Severity::Warning);
-    step.finding += "; leak suspected in " + leak.value("application_name", std::string()) + " (+" +
-                    fmt_ratio(leak.value("growth_per_minute", 0.0)) + " idle connections/min)";
+    step.finding += "; leak suspected in " + leak.application_name + " (+" +
+                    fmt_ratio(leak.growth_per_minute) + " idle connections/min)";
   }
-  if (!(*d)["exhaustion_eta_seconds"].is_null()) {
-    double eta = (*d)["exhaustion_eta_seconds"].get<double>();
+  if (d->exhaustion_eta_seconds) {
+    double eta = *d->exhaustion_eta_seconds;
     step.finding += "; at the current growth the server runs out of slots in " + fmt_seconds(eta);
     if (eta < 3600) step.severity = Severity::Critical;
   }
@@ -208,39 +206,35 @@ DiagnosisStep idle_step(const DiagnosisInput& input) {
 }
 
 DiagnosisStep queries_step(const DiagnosisInput& input) {
-  const auto* q = find(input, "long_queries");
-  const auto* l = find(input, "locks");
+  const auto* q = input.target.find<core::LongQueriesDetails>();
+  const auto* l = input.target.find<core::LocksDetails>();
   if (!q && !l) return skipped("queries_and_locks", "Long queries and locks", "no query data");
   DiagnosisStep step{"queries_and_locks", "Long queries and locks", Severity::Ok, "", ""};
   if (q) {
-    double longest = q->value("longest_query_seconds", 0.0);
-    double transaction = q->value("longest_transaction_seconds", 0.0);
-    step.finding = "longest query " + fmt_seconds(longest) + ", oldest transaction " +
-                   fmt_seconds(transaction);
+    step.finding = "longest query " + fmt_seconds(q->longest_query_seconds) +
+                   ", oldest transaction " + fmt_seconds(q->longest_transaction_seconds);
     double limit = long_query_limit(input);
-    if (longest >= limit || transaction >= 6 * limit) {
+    if (q->longest_query_seconds >= limit || q->longest_transaction_seconds >= 6 * limit) {
       step.severity = Severity::Warning;
     }
-    auto offenders = q->value("offenders", nlohmann::json::array());
-    if (!offenders.empty() && step.severity != Severity::Ok) {
-      const auto& o = offenders[0];
-      step.finding += "; worst: pid " + std::to_string(o.value("pid", 0)) + " (" +
-                      o.value("application_name", std::string()) + ", " +
-                      o.value("usename", std::string()) + "): " + o.value("query", std::string());
+    if (!q->offenders.empty() && step.severity != Severity::Ok) {
+      const auto& o = q->offenders.front();
+      step.finding += "; worst: pid " + std::to_string(o.pid) + " (" + o.application_name + ", " +
+                      o.usename + "): " + o.query;
     }
   }
   if (l) {
-    long blocked = l->value("blocked", 0L);
-    double wait = l->value("max_wait_seconds", 0.0);
-    step.finding += std::string(step.finding.empty() ? "" : "; ") + std::to_string(blocked) +
+    step.finding += std::string(step.finding.empty() ? "" : "; ") + std::to_string(l->blocked) +
                     " backends blocked on locks";
-    if (blocked > 0) {
+    if (l->blocked > 0) {
       std::string roots;
-      for (const auto& root : l->value("blocking_tree", nlohmann::json::array())) {
-        roots += (roots.empty() ? "" : ", ") + std::to_string(root.value("pid", 0));
+      for (const auto& root : l->blocking_tree) {
+        roots += (roots.empty() ? "" : ", ") + std::to_string(root.pid);
       }
-      step.finding += " for up to " + fmt_seconds(wait) + ", root blocker pid(s) " + roots;
-      step.severity = std::max(step.severity, wait >= 60 ? Severity::Critical : Severity::Warning);
+      step.finding +=
+          " for up to " + fmt_seconds(l->max_wait_seconds) + ", root blocker pid(s) " + roots;
+      step.severity = std::max(step.severity,
+                               l->max_wait_seconds >= 60 ? Severity::Critical : Severity::Warning);
     }
   }
   if (step.severity != Severity::Ok) {
@@ -254,24 +248,21 @@ DiagnosisStep queries_step(const DiagnosisInput& input) {
 }
 
 DiagnosisStep pools_step(const DiagnosisInput& input) {
-  const auto* d = find(input, "pools");
-  if (!d || d->value("pools", nlohmann::json::array()).empty()) {
+  const auto* d = input.target.find<core::PoolsDetails>();
+  if (!d || d->pools.empty()) {
     return DiagnosisStep{"pools", "Pool budgets", Severity::Ok,
                          "no pools configured (declare pool_size and max_overflow per application "
                          "under pools: to check them)",
                          ""};
   }
   DiagnosisStep step{"pools", "Pool budgets", Severity::Ok, "", ""};
-  double overcommit = d->value("overcommit", 0.0);
-  step.finding = "pool budgets add up to " + fmt_ratio(overcommit) + " of the usable slots";
-  if (overcommit > 1) step.severity = Severity::Warning;
-  for (const auto& pool : d->value("pools", nlohmann::json::array())) {
-    if (pool.value("utilization", 0.0) > 1) {
+  step.finding = "pool budgets add up to " + fmt_ratio(d->overcommit) + " of the usable slots";
+  if (d->overcommit > 1) step.severity = Severity::Warning;
+  for (const auto& pool : d->pools) {
+    if (pool.utilization > 1) {
       step.severity = std::max(step.severity, Severity::Warning);
-      step.finding += "; " + pool.value("name", std::string()) + " holds " +
-                      std::to_string(pool.value("connections", 0L)) +
-                      " connections, over its budget of " +
-                      std::to_string(pool.value("budget", 0L));
+      step.finding += "; " + pool.name + " holds " + std::to_string(pool.connections) +
+                      " connections, over its budget of " + std::to_string(pool.budget);
     }
   }
   if (step.severity != Severity::Ok) {
@@ -284,10 +275,10 @@ DiagnosisStep pools_step(const DiagnosisInput& input) {
 }
 
 DiagnosisStep rls_step(const DiagnosisInput& input) {
-  const auto* d = find(input, "rls");
+  const auto* d = input.target.find<core::RlsDetails>();
   if (!d) return skipped("rls", "Row-level security", "no catalog scan yet");
   DiagnosisStep step{"rls", "Row-level security", Severity::Ok, "", ""};
-  auto unprotected = d->value("unprotected_tenant_tables", nlohmann::json::array());
+  const auto& unprotected = d->unprotected_tenant_tables;
   if (unprotected.empty()) {
     step.finding = "RLS is in force on every tenant table";
   } else {
@@ -295,9 +286,8 @@ DiagnosisStep rls_step(const DiagnosisInput& input) {
     std::string names;
     for (std::size_t i = 0; i < unprotected.size() && i < 5; ++i) {
       const auto& t = unprotected[i];
-      names += (names.empty() ? "" : ", ") + t.value("datname", std::string()) + ":" +
-               t.value("schema", std::string()) + "." + t.value("table", std::string()) + " (" +
-               t.value("status", std::string()) + ")";
+      names += (names.empty() ? "" : ", ") + t.datname + ":" + t.schema + "." + t.table + " (" +
+               t.status + ")";
     }
     step.finding =
         std::to_string(unprotected.size()) + " tenant table(s) without RLS in force: " + names;
@@ -307,13 +297,13 @@ DiagnosisStep rls_step(const DiagnosisInput& input) {
         "current_setting('app.tenant_id')::int)); check with \\d+ <table> and "
         "SELECT * FROM pg_policies WHERE tablename = '<table>'.";
   }
-  for (const auto& role : d->value("bypass_roles", nlohmann::json::array())) {
-    if (role.value("reason", std::string()) == "bypassrls") {
+  for (const auto& role : d->bypass_roles) {
+    if (role.reason == "bypassrls") {
       step.severity = std::max(step.severity, Severity::Warning);
-      step.finding += "; role " + role.value("rolname", std::string()) + " has BYPASSRLS";
+      step.finding += "; role " + role.rolname + " has BYPASSRLS";
     }
   }
-  if (d->value("monitoring_role_superuser", false)) {
+  if (d->monitoring_role_superuser) {
     step.severity = std::max(step.severity, Severity::Warning);
     step.finding +=
         "; pgpulse connects as a superuser (GRANT pg_monitor to a dedicated role instead)";
@@ -324,11 +314,12 @@ DiagnosisStep rls_step(const DiagnosisInput& input) {
 }  // namespace
 
 TargetReport diagnose(const DiagnosisInput& input) {
+  const auto& health = input.target.health;
   TargetReport report;
-  report.target = input.health.target;
-  report.steps.push_back(health_step(input.health));
-  report.steps.push_back(connectivity_step(input.health));
-  if (input.health.up) {
+  report.target = health.target;
+  report.steps.push_back(health_step(health));
+  report.steps.push_back(connectivity_step(health));
+  if (health.up) {
     report.steps.push_back(connections_step(input));
     report.steps.push_back(idle_step(input));
     report.steps.push_back(queries_step(input));
@@ -413,4 +404,4 @@ std::string report_text(const std::vector<TargetReport>& reports, bool color) {
   return out.str();
 }
 
-}  // namespace pgpulse::collectors
+}  // namespace pgpulse::analysis

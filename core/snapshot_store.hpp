@@ -1,6 +1,9 @@
 #pragma once
 // The hand-off between collector threads and the HTTP exporter. Collectors publish immutable
 // snapshots; readers take shared pointers under a short lock and never wait on a database.
+//
+// Thread-safety: every member function may be called from any thread. Ownership: snapshots are
+// shared (shared_ptr<const Snapshot>); a reader's View keeps the ones it took alive.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -10,18 +13,22 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "core/details.hpp"
+#include "core/exposition.hpp"
 
-#include "collectors/exposition.hpp"
-
-namespace pgpulse::collectors {
+namespace pgpulse::core {
 
 struct Snapshot {
   std::string target;     // "" for process-wide metrics
   std::string collector;  // registry name, or "health" / "process"
   std::chrono::system_clock::time_point taken_at;
   std::vector<RenderedFamily> families;
-  nlohmann::json details;  // structured data for /activity, /readyz and friends; null when none
+  DetailsPtr details;  // the collector's typed details (core/details/); null when none
+
+  template <class T>
+  const T* details_as() const {
+    return core::details_as<T>(details.get());
+  }
 };
 
 class SnapshotStore {
@@ -36,8 +43,6 @@ class SnapshotStore {
   void remove_target(const std::string& target);
   View view() const;
   std::uint64_t generation() const;
-  std::shared_ptr<const Snapshot> find(const std::string& target,
-                                       const std::string& collector) const;
 
  private:
   mutable std::mutex mutex_;
@@ -45,4 +50,4 @@ class SnapshotStore {
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const Snapshot>> snapshots_;
 };
 
-}  // namespace pgpulse::collectors
+}  // namespace pgpulse::core

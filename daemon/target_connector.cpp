@@ -1,0 +1,30 @@
+#include "daemon/target_connector.hpp"
+
+namespace pgpulse::daemon {
+
+TargetConnector::TargetConnector(const config::TargetConfig& target, const config::Config& config)
+    : password_file_(target.password_file) {
+  options_.dsn = target.dsn;
+  options_.connect_timeout = config.pg.connect_timeout;
+  options_.statement_timeout = config.pg.statement_timeout;
+}
+
+pg::ConnectOptions TargetConnector::with_password() const {
+  auto options = options_;
+  options.password = pg::read_password_file(password_file_);
+  return options;
+}
+
+pg::Connection TargetConnector::open(const pg::Interrupter& interrupter) const {
+  return pg::Connection::open(with_password(), interrupter);
+}
+
+pg::Connection TargetConnector::open_database(const std::string& dbname,
+                                              const pg::Interrupter& interrupter) const {
+  auto options = with_password();
+  options.dbname = dbname;
+  options.application_name = "pgpulse-catalog";
+  return pg::Connection::open(options, interrupter);
+}
+
+}  // namespace pgpulse::daemon

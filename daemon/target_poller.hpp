@@ -1,0 +1,81 @@
+#pragma once
+// One target's polling, without a thread of its own: keeps the target's single connection
+// (reconnecting with capped, jittered backoff), asks every collector whether it applies at each
+// (re)connect, runs the due ones on the shared tick, and publishes their snapshots and the
+// target's health. The daemon's TargetRunner drives it from a thread; `pgpulse check` calls
+// poll_all() once, so both report the same reasons from the same code.
+//
+// Thread-safety: not thread-safe; one thread calls it. Ownership: owns its collectors and its
+// connection; borrows the store and the interrupter, which must outlive it.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.hpp"
+#include "collectors/pg/connection.hpp"
+#include "config/config.hpp"
+#include "core/snapshot_store.hpp"
+#include "core/target_health.hpp"
+#include "daemon/target_connector.hpp"
+
+namespace pgpulse::daemon {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct ScheduledCollector {
+  std::string name;
+  std::unique_ptr<collectors::Collector> collector;
+  config::Millis interval;
+  SteadyTime next_due{};
+};
+
+// The enabled collectors of the registry that serve the target's kind, each built from its config.
+std::vector<ScheduledCollector> collectors_for(const config::TargetConfig& target,
+                                               const config::Config& config);
+
+class TargetPoller {
+ public:
+  TargetPoller(config::TargetConfig target, const config::Config& config,
+               std::vector<ScheduledCollector> collectors, core::SnapshotStore& store,
+               const pg::Interrupter& interrupter);
+
+  // Runs the collectors due at `now`; when the connection is (re)established, every collector
+  // is due at once (a new connection has no data yet).
+  void poll(SteadyTime now);
+  // Runs every collector once, now: `pgpulse check`.
+  void poll_all();
+  // When the next collector is due; nullopt without collectors.
+  std::optional<SteadyTime> next_due() const;
+  void disconnect() { connection_.reset(); }
+  void publish_health();
+  const config::TargetConfig& target() const { return target_; }
+
+ private:
+  void run_due(const std::vector<ScheduledCollector*>& due);
+  bool ensure_connected(SteadyTime now);
+  void assess_applicability(collectors::PollContext& context);
+  void run_collector(ScheduledCollector& scheduled, collectors::PollContext& context);
+  void fail_collector(ScheduledCollector& scheduled, const std::string& error);
+  void note_connection_lost(const pg::Error& error);
+  core::CollectorHealth& health_of(const std::string& name);
+
+  config::TargetConfig target_;
+  TargetConnector connector_;
+  std::size_t label_limit_;
+  config::Millis backoff_cap_;
+  std::vector<ScheduledCollector> collectors_;
+  core::SnapshotStore& store_;
+  const pg::Interrupter& interrupter_;
+
+  std::optional<pg::Connection> connection_;
+  bool fresh_connection_ = false;  // applicability not yet asked on this connection
+  int connect_failures_ = 0;
+  SteadyTime next_connect_{};
+  std::mt19937 random_{std::random_device{}()};
+  core::TargetHealth health_;
+};
+
+}  // namespace pgpulse::daemon
