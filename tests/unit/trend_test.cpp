@@ -145,3 +145,49 @@ TEST_CASE("a short window is drawn as it is and degenerate inputs stay bounded")
   REQUIRE(collapsed.size() == 1);
   CHECK(collapsed.front().value == 3);
 }
+
+// Each leak rule of assess_leak() (collectors/trend.hpp) has a case that only it rejects: the
+// series below pass every other rule, so deleting the rule under test turns the case red.
+TEST_CASE("rule 3 alone: a climb that stopped in the recent half of the window is not a leak") {
+  const LeakRule rule{std::chrono::seconds(600), 2.0, 0.8};  // the recent half must climb >= 1/min
+  // +4/min for six minutes, then flat for four: whole-window slope 2.6/min, R² 0.88.
+  auto points = series(41, 15, [](int i) { return std::min(24, i); });
+  auto verdict = assess_leak(points, rule);
+  REQUIRE(verdict.enough_history);
+  CHECK(verdict.growth_per_minute >= rule.min_growth_per_minute);  // rule 2 holds
+  CHECK(verdict.fit.r2 >= rule.min_r2);
+  CHECK(points.back().value == 24);  // rule 4 holds: the last value is the peak
+  CHECK_FALSE(verdict.suspected);
+}
+
+TEST_CASE("rule 4 alone: a climb whose last value fell well below its peak is not a leak") {
+  // +4/min for ten minutes, then the pool gave back ten connections in the last sample.
+  auto points = series(41, 15, [](int i) { return i < 40 ? 10.0 + i : 40.0; });
+  auto verdict = assess_leak(points, kRule);
+  REQUIRE(verdict.enough_history);
+  CHECK(verdict.fit.r2 >= kRule.min_r2);  // rules 1-3 hold: steady and still climbing recently
+  CHECK(verdict.growth_per_minute >= kRule.min_growth_per_minute);
+  CHECK_FALSE(verdict.suspected);
+  points.back().value = 49;  // within 10% of the peak: the same climb is a leak
+  CHECK(assess_leak(points, kRule).suspected);
+}
+
+TEST_CASE("rule 2 alone, slope: a steady climb slower than min_growth_per_minute is not a leak") {
+  // +0.4/min, a perfect line ending at its peak: rules 1, 3 (0.4 >= 0.25) and 4 hold.
+  auto verdict = assess_leak(series(41, 15, [](int i) { return 10 + i * 0.1; }), kRule);
+  REQUIRE(verdict.enough_history);
+  CHECK(verdict.fit.r2 == Approx(1.0));
+  CHECK(verdict.growth_per_minute == Approx(0.4));
+  CHECK_FALSE(verdict.suspected);
+}
+
+TEST_CASE("rule 2 alone, R²: a climb too noisy to call steady is not a leak") {
+  // +1/min under ±4 of alternating noise (R² 0.4), ending at its peak: rules 1, 3, 4 hold.
+  auto points = series(41, 15, [](int i) { return 10 + 0.25 * i + (i % 2 ? 4 : -4); });
+  points.back().value = 23.75;
+  auto verdict = assess_leak(points, kRule);
+  REQUIRE(verdict.enough_history);
+  CHECK(verdict.growth_per_minute >= kRule.min_growth_per_minute);
+  CHECK(verdict.fit.r2 < kRule.min_r2);
+  CHECK_FALSE(verdict.suspected);
+}
