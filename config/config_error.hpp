@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <vector>
 
 namespace pgpulse::config {
 
@@ -18,5 +19,12 @@ struct ConfigError {
     return origin + ": " + (key.empty() ? "" : "key \"" + key + "\": ") + message;
   }
 };
+
+// One error per line, as --check-config and a failed start print them.
+inline std::string error_lines(const std::vector<ConfigError>& errors) {
+  std::string text;
+  for (const auto& e : errors) text += e.to_string() + "\n";
+  return text;
+}
 
 }  // namespace pgpulse::config

@@ -301,12 +301,6 @@ const char* target_kind_name(TargetKind kind) {
   return "postgres";
 }
 
-std::string LoadResult::error_text() const {
-  std::string text;
-  for (const auto& e : errors) text += e.to_string() + "\n";
-  return text;
-}
-
 Environment environment_from(char** envp) {
   Environment env;
   for (char** entry = envp; entry && *entry; ++entry) {

@@ -26,7 +26,7 @@ struct LoadResult {
   Config config;
   std::vector<ConfigError> errors;
   bool ok() const { return errors.empty(); }
-  std::string error_text() const;  // one error per line
+  std::string error_text() const { return error_lines(errors); }
 };
 
 Environment environment_from(char** envp);

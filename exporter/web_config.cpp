@@ -214,12 +214,6 @@ bool readable(const std::string& path) {
 
 }  // namespace
 
-std::string WebConfigResult::error_text() const {
-  std::string text;
-  for (const auto& e : errors) text += e.to_string() + "\n";
-  return text;
-}
-
 WebConfigResult parse_web_config(const std::string& text, const std::string& file_name) {
   WebConfigResult result;
   result.config.file = file_name;

@@ -45,7 +45,7 @@ struct WebConfigResult {
   WebConfig config;
   std::vector<config::ConfigError> errors;
   bool ok() const { return errors.empty(); }
-  std::string error_text() const;  // one error per line
+  std::string error_text() const { return config::error_lines(errors); }
 };
 
 // Parses the text only: structure, keys, versions, bcrypt hash format. Paths are resolved against

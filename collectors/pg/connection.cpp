@@ -107,9 +107,6 @@ Result::Result(pg_result* result) : result_(result, PQclear) {}
 int Result::rows() const {
   return PQntuples(result_.get());
 }
-int Result::columns() const {
-  return PQnfields(result_.get());
-}
 bool Result::is_null(int row, int column) const {
   return PQgetisnull(result_.get(), row, column) != 0;
 }
@@ -194,7 +191,6 @@ Connection Connection::open(const ConnectOptions& options, const Interrupter& in
   }
   PQsetnonblocking(raw, 1);
   connection.server_version_ = PQserverVersion(raw);
-  connection.backend_pid_ = PQbackendPID(raw);
   // Session guards: a monitor never writes, never waits long on a lock, never runs long.
   // jit=off because JIT compile time dwarfs these small catalog queries; no parallel workers,
   // which the rls catalog query gets at 10,000 tables: two more processes on the server.

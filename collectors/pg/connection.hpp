@@ -45,7 +45,6 @@ class Result {
  public:
   explicit Result(pg_result* result);
   int rows() const;
-  int columns() const;
   bool is_null(int row, int column) const;
   std::string_view text(int row, int column) const;  // "" for NULL
   double number(int row, int column, double if_null = 0.0) const;
@@ -69,7 +68,6 @@ class Connection {
 
   bool usable() const;
   int server_version() const { return server_version_; }
-  int backend_pid() const { return backend_pid_; }
 
  private:
   explicit Connection(pg_conn* conn, Millis statement_timeout);
@@ -78,7 +76,6 @@ class Connection {
   std::shared_ptr<pg_conn> conn_;
   Millis query_deadline_;
   int server_version_ = 0;
-  int backend_pid_ = 0;
 };
 
 // The first line of a password file (Docker/Kubernetes secrets end with a newline); nullopt for "".

@@ -1,0 +1,107 @@
+// The JSON endpoints against a real server, compared with docs/endpoints.md: every object of the
+// documented example must have exactly the keys the live body has (and every array's first
+// element the same shape), so a field renamed in core/details/ fails here until the page says so.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "support.hpp"
+
+using namespace pgpulse::testing;
+using nlohmann::json;
+
+namespace {
+
+// The ```json block that follows "<!-- shape: PATH -->" in docs/endpoints.md.
+json documented_shape(const std::string& path) {
+  std::ifstream in(std::string(PGPULSE_SOURCE_DIR) + "/docs/endpoints.md");
+  REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string doc = text.str();
+  auto marker = doc.find("<!-- shape: " + path + " -->");
+  REQUIRE(marker != std::string::npos);
+  auto start = doc.find("```json\n", marker);
+  REQUIRE(start != std::string::npos);
+  start += 8;
+  auto end = doc.find("```", start);
+  return json::parse(doc.substr(start, end - start));
+}
+
+void same_shape(const json& doc, const json& live, const std::string& where) {
+  INFO("at " << where);
+  if (doc.is_object()) {
+    REQUIRE(live.is_object());
+    std::set<std::string> doc_keys, live_keys;
+    for (const auto& [key, value] : doc.items()) doc_keys.insert(key);
+    for (const auto& [key, value] : live.items()) live_keys.insert(key);
+    CHECK(doc_keys == live_keys);
+    for (const auto& [key, value] : doc.items()) {
+      if (live.contains(key)) same_shape(value, live[key], where + "." + key);
+    }
+  } else if (doc.is_array()) {
+    REQUIRE(live.is_array());
+    if (!doc.empty()) {
+      REQUIRE_FALSE(live.empty());  // the test must create the situation the example shows
+      same_shape(doc[0], live[0], where + "[0]");
+    }
+  } else if (doc.is_number()) {
+    CHECK(live.is_number());
+  } else if (doc.is_string()) {
+    CHECK(live.is_string());
+  } else if (doc.is_boolean()) {
+    CHECK(live.is_boolean());
+  }
+}
+
+json get_json(const PgpulseProcess& pgpulse, const std::string& path) {
+  auto result = http_get(pgpulse.port(), path);
+  REQUIRE(result.status == 200);
+  return json::parse(result.body);
+}
+
+}  // namespace
+
+TEST_CASE("the JSON endpoints have the shapes docs/endpoints.md documents", "[endpoints]") {
+  Session admin(TestDatabase::dsn());
+  admin.exec(
+      "DROP TABLE IF EXISTS it_ep_orders, it_ep_events; "
+      "CREATE TABLE it_ep_orders (id int, tenant_id int); "
+      "CREATE TABLE it_ep_events AS SELECT g AS id FROM generate_series(1, 1000) g");
+  for (int i = 0; i < 5; ++i) admin.exec("SELECT count(*) FROM it_ep_events");
+  std::this_thread::sleep_for(1500ms);  // table statistics reach shared memory within a second
+
+  PgpulseProcess pgpulse({"--dsn", TestDatabase::dsn(), "--target-name", "main", "--interval",
+                          "500ms", "--collector.rls.interval", "1s", "--seq-scan.min-table-bytes",
+                          "0", "--rls.databases.include", "postgres"});
+  Session holder(TestDatabase::dsn("application_name=it-ep-holder"));
+  holder.exec("BEGIN");
+  holder.exec("LOCK TABLE it_ep_orders IN ACCESS EXCLUSIVE MODE");
+  Session waiter(TestDatabase::dsn("application_name=it-ep-waiter"));
+  waiter.send("SELECT count(*) FROM it_ep_orders");
+
+  json activity, tables;
+  bool ready = eventually(
+      [&] {
+        activity = get_json(pgpulse, "/activity");
+        tables = get_json(pgpulse, "/tables");
+        const auto& target = activity["targets"][0];
+        return target["locks"].is_object() && target["locks"]["blocked"] == 1 &&
+               !target["long_queries"]["offenders"].empty() && tables["targets"][0].is_object() &&
+               !tables["targets"][0].value("seq_scan_heavy", json::array()).empty() &&
+               !tables["targets"][0].value("unprotected_tenant_tables", json::array()).empty();
+      },
+      15s, 200ms);
+  auto diagnose = get_json(pgpulse, "/diagnose");
+  holder.exec("ROLLBACK");
+  REQUIRE(ready);
+  same_shape(documented_shape("/activity"), activity, "/activity");
+  same_shape(documented_shape("/tables"), tables, "/tables");
+  same_shape(documented_shape("/diagnose"), diagnose, "/diagnose");
+  admin.exec("DROP TABLE it_ep_orders, it_ep_events");
+}
