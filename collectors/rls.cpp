@@ -2,20 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
 #include <algorithm>
-#include <optional>
 
 namespace pgpulse::collectors {
 
+// The databases to visit come from the scanner; this reads who bypasses RLS, cluster-wide.
 const char* const kRlsClusterSql = R"SQL(
-SELECT 'database' AS kind, datname AS name, false AS super, false AS bypass
-  FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate
-UNION ALL
-SELECT 'bypass', rolname, rolsuper, rolbypassrls FROM pg_catalog.pg_roles
+SELECT 'bypass' AS kind, rolname AS name, rolsuper AS super, rolbypassrls AS bypass
+  FROM pg_catalog.pg_roles
  WHERE rolcanlogin AND (rolsuper OR rolbypassrls)
 UNION ALL
 SELECT 'self', current_database(), rolsuper, rolbypassrls FROM pg_catalog.pg_roles
@@ -179,65 +173,51 @@ DatabaseScanResult RlsCollector::scan(pg::Connection& connection,
   return result;
 }
 
-CollectorOutput RlsCollector::collect(PollContext& context) {
-  // A scan of a 10,000-table database allocates several MB (libpq results, rows, posture, JSON)
-  // and frees them at the end. glibc keeps freed pages in the arena of the target's thread, where
-  // they stay counted in RSS until a later allocation reuses them: hand them back to the kernel
-  // once per scan, after every temporary is gone (this guard's destructor runs last). It costs a
-  // walk over the arenas' free lists, about a millisecond, every rls interval (5 minutes).
-  struct TrimOnExit {
-    ~TrimOnExit() {
-#ifdef __GLIBC__
-      malloc_trim(0);
-#endif
-    }
-  } trim;
-  return collect_scans(context);
-}
-
-CollectorOutput RlsCollector::collect_scans(PollContext& context) {
-  auto cluster = context.query(kRlsClusterSql);
-  std::vector<std::string> available;
-  ClusterScan report;
-  std::string current_database;
+void RlsCollector::begin_scan(VisitContext& home) {
+  scan_ = ClusterScan{};
+  auto cluster = home.query(kRlsClusterSql);
   int kind_column = cluster.column_index("kind"), name_column = cluster.column_index("name"),
       super_column = cluster.column_index("super");
   for (int r = 0; r < cluster.rows(); ++r) {
     std::string kind(cluster.text(r, kind_column)), name(cluster.text(r, name_column));
-    if (kind == "database") {
-      available.push_back(name);
-    } else if (kind == "bypass") {
-      report.bypass_roles.push_back(
+    if (kind == "bypass") {
+      scan_.bypass_roles.push_back(
           {name, cluster.boolean(r, super_column) ? "superuser" : "bypassrls"});
     } else {
-      current_database = name;
-      report.self_superuser = cluster.boolean(r, super_column);
+      scan_.self_superuser = cluster.boolean(r, super_column);
     }
   }
-  for (const auto& datname : select_databases(available, options_)) {
-    try {
-      if (datname == current_database) {
-        report.databases.push_back(scan(context.connection(), context.interrupter(), datname));
-      } else {
-        auto connection = context.open_database(datname);  // closed at the end of this block
-        report.databases.push_back(scan(connection, context.interrupter(), datname));
-      }
-    } catch (const pg::Error& error) {
-      if (error.kind() == pg::ErrorKind::Interrupted) throw;
-      if (datname == current_database && error.connection_lost()) throw;
-      spdlog::warn("rls: cannot scan database {}: {}", datname, error.what());
-      DatabaseScanResult failed;
-      failed.datname = datname;
-      failed.error = error.what();
-      report.databases.push_back(std::move(failed));
-    }
-  }
+}
+
+bool RlsCollector::wants(const std::string& datname) const {
+  return !select_databases({datname}, options_).empty();
+}
+
+void RlsCollector::visit(VisitContext& database) {
+  scan_.databases.push_back(scan(database.connection, database.interrupter, database.datname));
+}
+
+void RlsCollector::visit_failed(const std::string& datname, const std::string& reason) {
+  DatabaseScanResult failed;
+  failed.datname = datname;
+  failed.error = reason;
+  scan_.databases.push_back(std::move(failed));
+}
+
+std::size_t RlsCollector::failed_parts() const {
+  return static_cast<std::size_t>(std::count_if(scan_.databases.begin(), scan_.databases.end(),
+                                                [](const auto& d) { return !d.ok; }));
+}
+
+CollectorOutput RlsCollector::end_scan(std::size_t label_limit) {
+  std::sort(scan_.databases.begin(), scan_.databases.end(),
+            [](const auto& a, const auto& b) { return a.datname < b.datname; });
   for (auto it = databases_.begin(); it != databases_.end();) {  // dropped databases
-    bool present = std::any_of(report.databases.begin(), report.databases.end(),
+    bool present = std::any_of(scan_.databases.begin(), scan_.databases.end(),
                                [&](const DatabaseScanResult& s) { return s.datname == it->first; });
     it = present ? std::next(it) : databases_.erase(it);
   }
-  return rls_report(report, options_, context.label_limit());
+  return rls_report(scan_, options_, label_limit);
 }
 
 }  // namespace pgpulse::collectors

@@ -1,12 +1,12 @@
 #pragma once
-// The `rls` collector: visits every database of the target (one short connection at a time, the
-// main connection for its own database), reads pg_class/pg_policy/pg_attribute and the table
-// statistics, and reports RLS posture, policy drift, RLS-bypassing roles and seq-scan-heavy tables.
+// The `rls` collector, per database: on each database's visit it reads pg_class/pg_policy/
+// pg_attribute and the table statistics, and reports RLS posture, policy drift, RLS-bypassing
+// roles and seq-scan-heavy tables. A database it cannot read is reported, never skipped.
 #include <map>
 #include <string>
 #include <vector>
 
-#include "collectors/collector.hpp"
+#include "collectors/database_collector.hpp"
 #include "collectors/rls_posture.hpp"
 #include "collectors/rls_report.hpp"
 #include "config/config.hpp"
@@ -21,14 +21,18 @@ extern const char* const kRlsClusterSql;
 extern const char* const kRlsTablesSql;
 extern const char* const kRlsPoliciesSql;
 
-class RlsCollector : public Collector {
+class RlsCollector : public DatabaseCollector {
  public:
   explicit RlsCollector(const config::RlsConfig& options)
       : options_(options), rule_(options_.tenant_tables) {}
-  CollectorOutput collect(PollContext& context) override;
+  void begin_scan(VisitContext& home) override;
+  bool wants(const std::string& datname) const override;
+  void visit(VisitContext& database) override;
+  void visit_failed(const std::string& datname, const std::string& reason) override;
+  CollectorOutput end_scan(std::size_t label_limit) override;
+  std::size_t failed_parts() const override;
 
  private:
-  CollectorOutput collect_scans(PollContext& context);
   // Kept between scans per database: the policies to diff against and the seq-scan counters.
   struct DatabaseState {
     bool has_baseline = false;
@@ -42,6 +46,7 @@ class RlsCollector : public Collector {
   config::RlsConfig options_;
   TenantRule rule_;
   std::map<std::string, DatabaseState> databases_;
+  ClusterScan scan_;  // the scan in progress
 };
 
 }  // namespace pgpulse::collectors

@@ -36,6 +36,9 @@ Families health_families(const TargetHealth& h) {
                                "1 when the collector applies to the target, 0 when it does not "
                                "(extension missing, standby, server version; the reason is on "
                                "/readyz and the status page).");
+  auto& failed_parts = add_gauge(families, "pgpulse_collector_failed_parts",
+                                 "Parts of the collector's last run that could not be read while "
+                                 "the rest was (rls: databases); its data is partial.");
   auto& interval = add_gauge(families, "pgpulse_collector_interval_seconds",
                              "Configured poll interval of the collector (staleness is judged "
                              "against it: /readyz allows three).");
@@ -47,6 +50,7 @@ Families health_families(const TargetHealth& h) {
     add_sample(success, labels, c.success ? 1 : 0);
     add_sample(duration, labels, c.duration_seconds);
     add_sample(last, labels, c.last_success_unix);
+    add_sample(failed_parts, labels, static_cast<double>(c.failed_parts));
   }
   return families;
 }

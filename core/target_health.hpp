@@ -27,6 +27,9 @@ struct CollectorHealth {
   double duration_seconds = 0;
   double last_success_unix = 0;  // 0: never
   std::string last_error;
+  // Parts of the last successful run that could not be read (databases, for a per-database
+  // collector): the run succeeded, but its picture is partial.
+  std::size_t failed_parts = 0;
 };
 
 struct TargetHealth {
@@ -49,7 +52,7 @@ Families health_families(const TargetHealth& health);
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CollectorHealth, name, interval_seconds, applicable,
                                    not_applicable_reason, ran, success, duration_seconds,
-                                   last_success_unix, last_error)
+                                   last_success_unix, last_error, failed_parts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TargetHealth, target, kind, dsn, up, connected_once, last_error,
                                    last_error_reason, connect_errors, server_version, collectors)
 

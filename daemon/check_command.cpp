@@ -7,21 +7,31 @@
 
 #include "analysis/diagnosis.hpp"
 #include "core/target_view.hpp"
+#include "daemon/database_scanner.hpp"
 #include "daemon/target_poller.hpp"
 
 namespace pgpulse::daemon {
 
 namespace {
 
-// The daemon's own poller, run once into a private store: the same connect options, password
-// file, per-database visits, failure reasons and collectors as the daemon's first poll.
+// The daemon's own poller and scanner, run once into a private store: the same connect options,
+// password file, per-database visits, failure reasons and collectors as the daemon's first
+// poll. One connection at a time: the fast collectors' connection is closed before the visits.
 analysis::DiagnosisInput check_target(const config::TargetConfig& target,
                                       const config::Config& config,
                                       const pg::Interrupter& interrupter) {
   core::SnapshotStore store;
-  TargetPoller poller(target, config, collectors_for(target, config), store, interrupter);
-  poller.poll_all();
-  poller.disconnect();
+  auto collectors = collectors_for(target, config);
+  HealthBoard board(initial_health(target, collectors), store);
+  DatabaseScanner scanner(target, config, std::move(collectors.per_database), store, board,
+                          interrupter);
+  bool connected = false;
+  {
+    TargetPoller poller(target, config, std::move(collectors.fast), store, board, interrupter,
+                        PollerHooks{[&] { connected = true; }, {}});
+    poller.poll_all();
+  }
+  if (connected) scanner.scan_all();
   analysis::DiagnosisInput input;
   input.has_history = false;
   for (auto& view : core::group_by_target(store.view())) {

@@ -16,21 +16,28 @@ namespace {
 using collectors::Collector;
 using config::Config;
 using config::TargetConfig;
-using Make = std::function<std::unique_ptr<Collector>(const Config&, const TargetConfig&)>;
+using Make = std::function<AnyCollector(const Config&, const TargetConfig&)>;
+
+template <class T>
+AnyCollector any(std::unique_ptr<T> collector) {
+  if constexpr (std::is_base_of_v<collectors::DatabaseCollector, T>) {
+    return std::unique_ptr<collectors::DatabaseCollector>(std::move(collector));
+  } else {
+    return std::unique_ptr<Collector>(std::move(collector));
+  }
+}
 
 // A collector built from one config section (or none).
 template <class T, class Section>
 Make from_section(Section Config::*section) {
-  return [section](const Config& config, const TargetConfig&) -> std::unique_ptr<Collector> {
-    return std::make_unique<T>(config.*section);
+  return [section](const Config& config, const TargetConfig&) {
+    return any(std::make_unique<T>(config.*section));
   };
 }
 
 template <class T>
 Make without_config() {
-  return [](const Config&, const TargetConfig&) -> std::unique_ptr<Collector> {
-    return std::make_unique<T>();
-  };
+  return [](const Config&, const TargetConfig&) { return any(std::make_unique<T>()); };
 }
 
 const std::vector<config::TargetKind> kPostgres{config::TargetKind::Postgres};
@@ -63,12 +70,11 @@ const std::vector<CollectorEntry>& collector_registry() {
       {{"pools", true, Millis{0},
         "per-application pool budgets from the pools config, utilization, overcommit"},
        kPostgres,
-       [](const Config& c, const TargetConfig& t) -> std::unique_ptr<Collector> {
-         return std::make_unique<collectors::PoolsCollector>(c.pools, t.name);
+       [](const Config& c, const TargetConfig& t) {
+         return any(std::make_unique<collectors::PoolsCollector>(c.pools, t.name));
        }},
       {{"rls", true, Millis{5 * 60 * 1000},
-        "per-database catalog scan: RLS posture and policy drift, bypass roles, seq-scan-heavy "
-        "tables"},
+        "per-database visit: RLS posture and policy drift, bypass roles, seq-scan-heavy tables"},
        kPostgres,
        from_section<collectors::RlsCollector>(&Config::rls)},
   };

@@ -4,20 +4,24 @@
 // its file pair under collectors/ (and its typed details under core/details/ if it has readers).
 #include <functional>
 #include <memory>
+#include <variant>
 #include <vector>
 
 #include "collectors/collector.hpp"
+#include "collectors/database_collector.hpp"
 #include "config/config.hpp"
 #include "config/config_schema.hpp"
 
 namespace pgpulse::daemon {
 
+// A collector polled on the target's connection, or one visited per database by the scanner.
+using AnyCollector = std::variant<std::unique_ptr<collectors::Collector>,
+                                  std::unique_ptr<collectors::DatabaseCollector>>;
+
 struct CollectorEntry {
   config::CollectorInfo info;
   std::vector<config::TargetKind> kinds;  // the target kinds it serves
-  std::function<std::unique_ptr<collectors::Collector>(const config::Config&,
-                                                       const config::TargetConfig&)>
-      make;
+  std::function<AnyCollector(const config::Config&, const config::TargetConfig&)> make;
   bool serves(config::TargetKind kind) const;
 };
 

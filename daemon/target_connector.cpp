@@ -22,7 +22,7 @@ pg::Connection TargetConnector::open(const pg::Interrupter& interrupter) const {
 pg::Connection TargetConnector::open_database(const std::string& dbname,
                                               const pg::Interrupter& interrupter) const {
   auto options = with_password();
-  options.dbname = dbname;
+  if (!dbname.empty()) options.dbname = dbname;
   options.application_name = "pgpulse-catalog";
   return pg::Connection::open(options, interrupter);
 }

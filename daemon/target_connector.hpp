@@ -19,8 +19,8 @@ class TargetConnector {
   // The target's own connection. Throws pg::Error, classified (refused, timeout, auth_failed,
   // too_many_connections, other).
   pg::Connection open(const pg::Interrupter& interrupter) const;
-  // Another database of the same server, with the same credentials and timeouts, named
-  // "pgpulse-catalog" in pg_stat_activity.
+  // A visit to one database of the same server ("": the DSN's own), with the same credentials
+  // and timeouts, named "pgpulse-catalog" in pg_stat_activity.
   pg::Connection open_database(const std::string& dbname, const pg::Interrupter& interrupter) const;
 
  private:

@@ -10,42 +10,59 @@
 
 namespace pgpulse::daemon {
 
-std::vector<ScheduledCollector> collectors_for(const config::TargetConfig& target,
-                                               const config::Config& config) {
-  std::vector<ScheduledCollector> scheduled;
+TargetCollectors collectors_for(const config::TargetConfig& target, const config::Config& config) {
+  TargetCollectors out;
   for (const auto& entry : collector_registry()) {
     const auto& settings = config.collectors.at(entry.info.name);
     if (!settings.enabled || !entry.serves(target.kind)) continue;
-    scheduled.push_back(
-        ScheduledCollector{entry.info.name, entry.make(config, target), settings.interval});
+    auto made = entry.make(config, target);
+    if (auto* fast = std::get_if<std::unique_ptr<collectors::Collector>>(&made)) {
+      out.fast.push_back({entry.info.name, std::move(*fast), settings.interval});
+    } else {
+      out.per_database.push_back(
+          {entry.info.name,
+           std::move(std::get<std::unique_ptr<collectors::DatabaseCollector>>(made)),
+           settings.interval});
+    }
   }
-  return scheduled;
+  return out;
+}
+
+core::TargetHealth initial_health(const config::TargetConfig& target,
+                                  const TargetCollectors& collectors) {
+  core::TargetHealth health;
+  health.target = target.name;
+  health.kind = config::target_kind_name(target.kind);
+  health.dsn = config::redact_dsn(target.dsn);
+  auto add = [&](const std::string& name, config::Millis interval) {
+    core::CollectorHealth c;
+    c.name = name;
+    c.interval_seconds = std::chrono::duration<double>(interval).count();
+    health.collectors.push_back(c);
+  };
+  for (const auto& c : collectors.fast) add(c.name, c.interval);
+  for (const auto& c : collectors.per_database) add(c.name, c.interval);
+  return health;
 }
 
 TargetPoller::TargetPoller(config::TargetConfig target, const config::Config& config,
                            std::vector<ScheduledCollector> collectors, core::SnapshotStore& store,
-                           const pg::Interrupter& interrupter)
+                           HealthBoard& board, const pg::Interrupter& interrupter,
+                           PollerHooks hooks)
     : target_(std::move(target)),
       connector_(target_, config),
       label_limit_(static_cast<std::size_t>(config.label_max_values)),
       collectors_(std::move(collectors)),
       store_(store),
-      interrupter_(interrupter) {
+      board_(board),
+      interrupter_(interrupter),
+      hooks_(std::move(hooks)) {
   // Never wait longer than one interval between attempts: recovery must show within two.
   auto shortest = config.pg.max_backoff;
   for (const auto& c : collectors_) shortest = std::min(shortest, c.interval);
   backoff_cap_ = std::max(shortest, config::Millis{100});
-  health_.target = target_.name;
-  health_.kind = config::target_kind_name(target_.kind);
-  health_.dsn = config::redact_dsn(target_.dsn);
   auto now = std::chrono::steady_clock::now();
-  for (auto& c : collectors_) {
-    c.next_due = now;
-    core::CollectorHealth ch;
-    ch.name = c.name;
-    ch.interval_seconds = std::chrono::duration<double>(c.interval).count();
-    health_.collectors.push_back(ch);
-  }
+  for (auto& c : collectors_) c.next_due = now;
 }
 
 std::optional<SteadyTime> TargetPoller::next_due() const {
@@ -71,10 +88,13 @@ void TargetPoller::poll(SteadyTime now) {
     if (c.next_due <= now) c.next_due = now + c.interval;
   }
   if (due.empty()) return;
+  bool was_up = up_;
   if (!ensure_connected(now)) {
     // Nothing is known while disconnected: every collector's data goes, the slow ones' too.
-    for (auto& c : collectors_) fail_collector(c, health_.last_error);
-    publish_health();
+    board_.update([&](core::TargetHealth& health) {
+      for (auto& c : collectors_) fail_collector(health, c, last_error_);
+    });
+    if (was_up && hooks_.connection_lost) hooks_.connection_lost();
     return;
   }
   if (fresh_connection_) {
@@ -84,6 +104,7 @@ void TargetPoller::poll(SteadyTime now) {
       due.push_back(&c);
       c.next_due = now + c.interval;
     }
+    if (hooks_.connected) hooks_.connected();
   }
   run_due(due);
 }
@@ -93,26 +114,28 @@ void TargetPoller::run_due(const std::vector<ScheduledCollector*>& due) {
       *connection_, interrupter_, std::chrono::system_clock::now(), label_limit_,
       [this](const std::string& dbname) { return connector_.open_database(dbname, interrupter_); });
   if (fresh_connection_) assess_applicability(context);
+  auto health = board_.copy();
   for (auto* c : due) {
     if (interrupter_.triggered()) break;
     if (!connection_) {
-      fail_collector(*c, "connection lost earlier in this poll");
+      board_.update([&](core::TargetHealth& h) {
+        fail_collector(h, *c, "connection lost earlier in this poll");
+      });
       continue;
     }
-    if (!health_of(c->name).applicable) {
+    if (!HealthBoard::collector(health, c->name).applicable) {
       store_.remove(target_.name, c->name);
       continue;
     }
     run_collector(*c, context);
   }
-  health_.up = connection_.has_value();
-  publish_health();
+  bool up = connection_.has_value();
+  board_.update([&](core::TargetHealth& h) { h.up = up; });
 }
 
 void TargetPoller::assess_applicability(collectors::PollContext& context) {
   fresh_connection_ = false;
   for (auto& c : collectors_) {
-    auto& health = health_of(c.name);
     collectors::Applicability answer;
     try {
       answer = c.collector->applicability(context);
@@ -124,16 +147,20 @@ void TargetPoller::assess_applicability(collectors::PollContext& context) {
       // A probe that fails says nothing either way: run the collector, it reports its own error.
       answer = collectors::Applicability::yes();
     }
-    if (answer.applicable != health.applicable || answer.reason != health.not_applicable_reason) {
-      if (answer.applicable) {
-        spdlog::info("target {}: collector {} applies again", target_.name, c.name);
-      } else {
-        spdlog::info("target {}: collector {} does not apply: {}", target_.name, c.name,
-                     answer.reason);
+    board_.update([&](core::TargetHealth& health) {
+      auto& entry = HealthBoard::collector(health, c.name);
+      if (answer.applicable != entry.applicable ||
+          (!answer.applicable && answer.reason != entry.not_applicable_reason)) {
+        if (answer.applicable) {
+          spdlog::info("target {}: collector {} applies again", target_.name, c.name);
+        } else {
+          spdlog::info("target {}: collector {} does not apply: {}", target_.name, c.name,
+                       answer.reason);
+        }
       }
-    }
-    health.applicable = answer.applicable;
-    health.not_applicable_reason = answer.applicable ? "" : answer.reason;
+      entry.applicable = answer.applicable;
+      entry.not_applicable_reason = answer.applicable ? "" : answer.reason;
+    });
   }
 }
 
@@ -143,46 +170,55 @@ bool TargetPoller::ensure_connected(SteadyTime now) {
   if (now < next_connect_) return false;  // backing off; the due collectors report failure
   try {
     connection_.emplace(connector_.open(interrupter_));
-    if (!health_.up && connect_failures_ > 0) {
+    if (!up_ && connect_failures_ > 0) {
       spdlog::info("target {}: connected again after {} failed attempts", target_.name,
                    connect_failures_);
-    } else if (!health_.connected_once) {
-      spdlog::info("target {}: connected to {} (server_version_num {})", target_.name, health_.dsn,
-                   connection_->server_version());
+    } else if (!connected_once_) {
+      spdlog::info("target {}: connected to {} (server_version_num {})", target_.name,
+                   config::redact_dsn(target_.dsn), connection_->server_version());
     }
     connect_failures_ = 0;
     fresh_connection_ = true;
-    health_.up = true;
-    health_.connected_once = true;
-    health_.server_version = connection_->server_version();
+    up_ = connected_once_ = true;
+    int version = connection_->server_version();
+    board_.update([&](core::TargetHealth& health) {
+      health.up = health.connected_once = true;
+      health.server_version = version;
+    });
     return true;
   } catch (const pg::Error& error) {
     if (error.kind() == pg::ErrorKind::Interrupted) return false;
     ++connect_failures_;
     std::string reason(pg::reason_label(error.kind()));
-    health_.connect_errors[reason] += 1;
     auto delay =
         pg::backoff_delay(connect_failures_, std::min(config::Millis{1000}, backoff_cap_),
                           backoff_cap_, std::uniform_real_distribution<double>(0, 1)(random_));
     next_connect_ = now + delay;
     // Log when the failure changes, not on every retry of the same one.
-    if (health_.up || reason != health_.last_error_reason || error.what() != health_.last_error) {
+    if (up_ || reason != last_error_reason_ || error.what() != last_error_) {
       spdlog::warn("target {}: cannot connect ({}): {}; retrying with backoff (next in {}ms)",
                    target_.name, reason, error.what(), delay.count());
     } else {
       spdlog::debug("target {}: connect attempt {} failed ({})", target_.name, connect_failures_,
                     reason);
     }
-    health_.up = false;
-    health_.last_error = error.what();
-    health_.last_error_reason = reason;
+    up_ = false;
+    last_error_ = error.what();
+    last_error_reason_ = reason;
+    board_.update([&](core::TargetHealth& health) {
+      health.connect_errors[reason] += 1;
+      health.up = false;
+      health.last_error = last_error_;
+      health.last_error_reason = reason;
+    });
     return false;
   }
 }
 
 void TargetPoller::run_collector(ScheduledCollector& scheduled, collectors::PollContext& context) {
   auto started = std::chrono::steady_clock::now();
-  auto& health = health_of(scheduled.name);
+  std::optional<std::string> error;
+  bool lost = false;
   try {
     auto output = scheduled.collector->collect(context);
     auto snapshot = std::make_shared<core::Snapshot>();
@@ -192,37 +228,46 @@ void TargetPoller::run_collector(ScheduledCollector& scheduled, collectors::Poll
     snapshot->families = core::render_families(target_.name, std::move(output.families));
     snapshot->details = std::move(output.details);
     store_.publish(std::move(snapshot));
-    health.success = true;
-    health.last_success_unix = core::unix_now();
-    if (!health.last_error.empty()) {
-      spdlog::info("target {}: collector {} recovered", target_.name, scheduled.name);
+  } catch (const pg::Error& e) {
+    if (e.connection_lost()) {
+      note_connection_lost(e);
+      lost = true;
     }
-    health.last_error.clear();
-  } catch (const pg::Error& error) {
-    if (error.connection_lost()) note_connection_lost(error);
-    fail_collector(scheduled, error.what());
-  } catch (const std::exception& error) {
-    fail_collector(scheduled, error.what());
+    error = e.what();
+  } catch (const std::exception& e) {
+    error = e.what();
   }
-  health.ran = true;
-  health.duration_seconds =
+  double duration =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  board_.update([&](core::TargetHealth& health) {
+    auto& entry = HealthBoard::collector(health, scheduled.name);
+    if (error) {
+      fail_collector(health, scheduled, *error);
+    } else {
+      if (!entry.last_error.empty()) {
+        spdlog::info("target {}: collector {} recovered", target_.name, scheduled.name);
+      }
+      entry.success = true;
+      entry.last_success_unix = core::unix_now();
+      entry.last_error.clear();
+    }
+    entry.ran = true;
+    entry.duration_seconds = duration;
+  });
+  if (lost && hooks_.connection_lost) hooks_.connection_lost();
 }
 
-void TargetPoller::fail_collector(ScheduledCollector& scheduled, const std::string& error) {
-  auto& health = health_of(scheduled.name);
-  if (!health.applicable) {
-    store_.remove(target_.name, scheduled.name);
-    return;
-  }
-  if (health.last_error != error && error != health_.last_error) {
+void TargetPoller::fail_collector(core::TargetHealth& health, ScheduledCollector& scheduled,
+                                  const std::string& error) {
+  auto& entry = HealthBoard::collector(health, scheduled.name);
+  store_.remove(target_.name, scheduled.name);  // stale values must not look fresh
+  if (!entry.applicable) return;
+  if (entry.last_error != error && error != last_error_) {
     spdlog::warn("target {}: collector {} failed: {}", target_.name, scheduled.name, error);
   }
-  health.success = false;
-  health.ran = true;
-  health.last_error = error;
-  // Stale values must not look fresh: the data series go, the health series stay.
-  store_.remove(target_.name, scheduled.name);
+  entry.success = false;
+  entry.ran = true;
+  entry.last_error = error;
 }
 
 void TargetPoller::note_connection_lost(const pg::Error& error) {
@@ -230,32 +275,20 @@ void TargetPoller::note_connection_lost(const pg::Error& error) {
   spdlog::warn("target {}: connection lost ({}): {}", target_.name, pg::reason_label(error.kind()),
                error.what());
   connection_.reset();
-  health_.up = false;
-  health_.last_error = error.what();
-  health_.last_error_reason = std::string(pg::reason_label(error.kind()));
+  up_ = false;
+  last_error_ = error.what();
+  last_error_reason_ = std::string(pg::reason_label(error.kind()));
   // What the collectors measured on the lost connection is no longer known to be true.
-  for (auto& c : collectors_) {
-    auto& health = health_of(c.name);
-    if (health.applicable) health.success = false;
-    store_.remove(target_.name, c.name);
-  }
-}
-
-core::CollectorHealth& TargetPoller::health_of(const std::string& name) {
-  for (auto& c : health_.collectors) {
-    if (c.name == name) return c;
-  }
-  throw std::logic_error("unknown collector " + name);
-}
-
-void TargetPoller::publish_health() {
-  auto snapshot = std::make_shared<core::Snapshot>();
-  snapshot->target = target_.name;
-  snapshot->collector = core::kHealthSnapshot;
-  snapshot->taken_at = std::chrono::system_clock::now();
-  snapshot->families = core::render_families(target_.name, health_families(health_));
-  snapshot->details = core::make_details(health_);
-  store_.publish(std::move(snapshot));
+  board_.update([&](core::TargetHealth& health) {
+    health.up = false;
+    health.last_error = last_error_;
+    health.last_error_reason = last_error_reason_;
+    for (auto& c : collectors_) {
+      auto& entry = HealthBoard::collector(health, c.name);
+      if (entry.applicable) entry.success = false;
+      store_.remove(target_.name, c.name);
+    }
+  });
 }
 
 }  // namespace pgpulse::daemon

@@ -1,13 +1,16 @@
 #pragma once
-// One target's polling, without a thread of its own: keeps the target's single connection
-// (reconnecting with capped, jittered backoff), asks every collector whether it applies at each
-// (re)connect, runs the due ones on the shared tick, and publishes their snapshots and the
-// target's health. The daemon's TargetRunner drives it from a thread; `pgpulse check` calls
-// poll_all() once, so both report the same reasons from the same code.
+// One target's fast collectors, without a thread of their own: keeps the target's single
+// connection (reconnecting with capped, jittered backoff), asks every collector whether it
+// applies at each (re)connect, runs the due ones on the shared tick, and publishes their
+// snapshots and the target's health. The daemon's TargetRunner drives it from a thread; `pgpulse
+// check` calls poll_all() once, so both report the same reasons from the same code.
+// Per-database collectors run in the DatabaseScanner; the hooks tell it when the connection
+// comes and goes.
 //
 // Thread-safety: not thread-safe; one thread calls it. Ownership: owns its collectors and its
-// connection; borrows the store and the interrupter, which must outlive it.
+// connection; borrows the store, the health board and the interrupter, which outlive it.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -19,11 +22,11 @@
 #include "config/config.hpp"
 #include "core/snapshot_store.hpp"
 #include "core/target_health.hpp"
+#include "daemon/database_scanner.hpp"
+#include "daemon/health_board.hpp"
 #include "daemon/target_connector.hpp"
 
 namespace pgpulse::daemon {
-
-using SteadyTime = std::chrono::steady_clock::time_point;
 
 struct ScheduledCollector {
   std::string name;
@@ -32,15 +35,27 @@ struct ScheduledCollector {
   SteadyTime next_due{};
 };
 
+struct TargetCollectors {
+  std::vector<ScheduledCollector> fast;                  // on the target's connection
+  std::vector<ScheduledDatabaseCollector> per_database;  // on the scanner's visits
+};
+
 // The enabled collectors of the registry that serve the target's kind, each built from its config.
-std::vector<ScheduledCollector> collectors_for(const config::TargetConfig& target,
-                                               const config::Config& config);
+TargetCollectors collectors_for(const config::TargetConfig& target, const config::Config& config);
+// The target's health before anything ran: every collector listed, with its interval.
+core::TargetHealth initial_health(const config::TargetConfig& target,
+                                  const TargetCollectors& collectors);
+
+struct PollerHooks {
+  std::function<void()> connected;        // a new connection is open (not at every tick)
+  std::function<void()> connection_lost;  // it was lost, or a connect failed
+};
 
 class TargetPoller {
  public:
   TargetPoller(config::TargetConfig target, const config::Config& config,
                std::vector<ScheduledCollector> collectors, core::SnapshotStore& store,
-               const pg::Interrupter& interrupter);
+               HealthBoard& board, const pg::Interrupter& interrupter, PollerHooks hooks = {});
 
   // Runs the collectors due at `now`; when the connection is (re)established, every collector
   // is due at once (a new connection has no data yet).
@@ -50,7 +65,6 @@ class TargetPoller {
   // When the next collector is due; nullopt without collectors.
   std::optional<SteadyTime> next_due() const;
   void disconnect() { connection_.reset(); }
-  void publish_health();
   const config::TargetConfig& target() const { return target_; }
 
  private:
@@ -58,9 +72,9 @@ class TargetPoller {
   bool ensure_connected(SteadyTime now);
   void assess_applicability(collectors::PollContext& context);
   void run_collector(ScheduledCollector& scheduled, collectors::PollContext& context);
-  void fail_collector(ScheduledCollector& scheduled, const std::string& error);
+  void fail_collector(core::TargetHealth& health, ScheduledCollector& scheduled,
+                      const std::string& error);
   void note_connection_lost(const pg::Error& error);
-  core::CollectorHealth& health_of(const std::string& name);
 
   config::TargetConfig target_;
   TargetConnector connector_;
@@ -68,14 +82,19 @@ class TargetPoller {
   config::Millis backoff_cap_;
   std::vector<ScheduledCollector> collectors_;
   core::SnapshotStore& store_;
+  HealthBoard& board_;
   const pg::Interrupter& interrupter_;
+  PollerHooks hooks_;
 
   std::optional<pg::Connection> connection_;
   bool fresh_connection_ = false;  // applicability not yet asked on this connection
   int connect_failures_ = 0;
   SteadyTime next_connect_{};
   std::mt19937 random_{std::random_device{}()};
-  core::TargetHealth health_;
+  // Owned by this thread, mirrored into the board: whether up, and the last connect error.
+  bool up_ = false;
+  bool connected_once_ = false;
+  std::string last_error_, last_error_reason_;
 };
 
 }  // namespace pgpulse::daemon

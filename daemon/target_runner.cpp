@@ -2,33 +2,47 @@
 
 namespace pgpulse::daemon {
 
-TargetRunner::TargetRunner(config::TargetConfig target, const config::Config& config,
-                           std::vector<ScheduledCollector> collectors, core::SnapshotStore& store)
+TargetRunner::TargetRunner(const config::TargetConfig& target, const config::Config& config,
+                           TargetCollectors collectors, core::SnapshotStore& store)
     : store_(store),
-      poller_(std::move(target), config, std::move(collectors), store, interrupter_) {}
+      board_(initial_health(target, collectors), store),
+      scanner_(target, config, std::move(collectors.per_database), store, board_, interrupter_),
+      poller_(target, config, std::move(collectors.fast), store, board_, interrupter_,
+              PollerHooks{[this] {
+                            scanner_.request_scan();
+                            wake_scanner();
+                          },
+                          [this] { scanner_.drop_data(); }}) {}
 
 TargetRunner::~TargetRunner() {
   stop();
 }
 
 void TargetRunner::start() {
-  poller_.publish_health();
-  thread_ = std::thread([this] { loop(); });
+  board_.update([](core::TargetHealth&) {});  // the target is listed before its first poll
+  poll_thread_ = std::thread([this] { poll_loop(); });
+  if (!scanner_.empty()) scan_thread_ = std::thread([this] { scan_loop(); });
 }
 
 void TargetRunner::stop() {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ && !thread_.joinable()) return;
+    if (stopping_ && !poll_thread_.joinable() && !scan_thread_.joinable()) return;
     stopping_ = true;
   }
   interrupter_.trigger();
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (poll_thread_.joinable()) poll_thread_.join();
+  if (scan_thread_.joinable()) scan_thread_.join();
   store_.remove_target(poller_.target().name);
 }
 
-void TargetRunner::loop() {
+void TargetRunner::wake_scanner() {
+  std::lock_guard lock(mutex_);  // so the wake cannot fall between the scanner's check and wait
+  wake_.notify_all();
+}
+
+void TargetRunner::poll_loop() {
   while (true) {
     poller_.poll(std::chrono::steady_clock::now());
     auto next = poller_.next_due();
@@ -42,6 +56,25 @@ void TargetRunner::loop() {
     if (stopping_) break;
   }
   poller_.disconnect();
+}
+
+void TargetRunner::scan_loop() {
+  // The first scan waits for the poller's first connection (which requests it), so a target that
+  // is down at start is scanned as soon as it answers, not one scan interval later.
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      auto next = scanner_.next_due();
+      auto ready = [&] { return stopping_ || scanner_.scan_requested(); };
+      if (next && !scanner_.scan_requested()) {
+        wake_.wait_until(lock, *next, ready);
+      } else if (!next) {
+        wake_.wait(lock, ready);
+      }
+      if (stopping_) break;
+    }
+    scanner_.scan(std::chrono::steady_clock::now());
+  }
 }
 
 }  // namespace pgpulse::daemon

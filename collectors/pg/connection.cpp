@@ -78,6 +78,31 @@ void cancel_in_background(PGconn* conn) {
   }).detach();
 }
 
+// The DSN's own startup options (options='-c search_path=app'), which ours are appended to: the
+// last "options" keyword wins in PQconnectStartParams, so ours must carry theirs. PGOPTIONS is
+// what libpq would use when the DSN sets none.
+std::string dsn_startup_options(const std::string& dsn) {
+  std::string found;
+  bool set_in_dsn = false;
+  if (dsn.find('=') != std::string::npos || dsn.rfind("postgres", 0) == 0) {
+    char* error = nullptr;
+    if (PQconninfoOption* parsed = PQconninfoParse(dsn.c_str(), &error)) {
+      for (auto* option = parsed; option->keyword; ++option) {
+        if (std::strcmp(option->keyword, "options") == 0 && option->val) {
+          found = option->val;
+          set_in_dsn = true;
+        }
+      }
+      PQconninfoFree(parsed);
+    }
+    if (error) PQfreemem(error);
+  }
+  if (!set_in_dsn) {
+    if (const char* env = std::getenv("PGOPTIONS")) found = env;
+  }
+  return found;
+}
+
 std::string first_line_of(const std::string& path) {
   std::ifstream in(path);
   std::string line;
@@ -159,6 +184,16 @@ Connection Connection::open(const ConnectOptions& options, const Interrupter& in
     keys.push_back("dbname");
     values.push_back(options.dbname->c_str());
   }
+  // The startup packet carries lock_timeout and statement_timeout too: the server applies them
+  // before it reads its catalogs, so a backend whose startup waits on a locked pg_class (VACUUM
+  // FULL or REINDEX of it) gives up after lock_timeout instead of holding a connection slot
+  // until the lock goes, long after pgpulse stopped waiting for it.
+  std::string startup = dsn_startup_options(options.dsn);
+  startup += (startup.empty() ? "" : " ") + std::string("-c lock_timeout=") +
+             std::to_string(options.lock_timeout.count()) +
+             " -c statement_timeout=" + std::to_string(options.statement_timeout.count());
+  keys.push_back("options");
+  values.push_back(startup.c_str());
   keys.push_back(nullptr);
   values.push_back(nullptr);
 
@@ -194,11 +229,15 @@ Connection Connection::open(const ConnectOptions& options, const Interrupter& in
   // Session guards: a monitor never writes, never waits long on a lock, never runs long.
   // jit=off because JIT compile time dwarfs these small catalog queries; no parallel workers,
   // which the rls catalog query gets at 10,000 tables: two more processes on the server.
-  connection.query("SET statement_timeout = " + std::to_string(options.statement_timeout.count()) +
-                       "; SET lock_timeout = " + std::to_string(options.lock_timeout.count()) +
-                       "; SET default_transaction_read_only = on; SET jit = off"
-                       "; SET max_parallel_workers_per_gather = 0",
-                   interrupter);
+  // idle_session_timeout (14+): a role or server setting shorter than the poll interval would end
+  // the session between polls and make a healthy server look down.
+  connection.query(
+      "SET statement_timeout = " + std::to_string(options.statement_timeout.count()) +
+          "; SET lock_timeout = " + std::to_string(options.lock_timeout.count()) +
+          "; SET default_transaction_read_only = on; SET jit = off"
+          "; SET max_parallel_workers_per_gather = 0" +
+          (connection.server_version_ >= 140000 ? "; SET idle_session_timeout = 0" : ""),
+      interrupter);
   return connection;
 }
 

@@ -15,6 +15,8 @@ std::string_view reason_label(ErrorKind kind) {
       return "auth_failed";
     case ErrorKind::TooManyConnections:
       return "too_many_connections";
+    case ErrorKind::Terminated:
+      return "terminated";
     case ErrorKind::Interrupted:
     case ErrorKind::Query:
     case ErrorKind::Other:
@@ -43,7 +45,10 @@ ErrorKind classify_connect_message(std::string_view message) {
                              "role \"", "pg_hba.conf rejects"})) {
     return ErrorKind::AuthFailed;
   }
-  if (contains_any(message, {"timeout expired", "timed out", "Connection timed out"})) {
+  // "canceling statement due to lock timeout": the startup waited on a catalog lock (VACUUM FULL
+  // or REINDEX of pg_class) for longer than the lock_timeout sent in the startup packet.
+  if (contains_any(message,
+                   {"timeout expired", "timed out", "Connection timed out", "lock timeout"})) {
     return ErrorKind::Timeout;
   }
   if (contains_any(message, {"Connection refused", "No such file or directory",
@@ -56,9 +61,11 @@ ErrorKind classify_connect_message(std::string_view message) {
 ErrorKind classify_sqlstate(std::string_view sqlstate) {
   if (sqlstate == "53300") return ErrorKind::TooManyConnections;
   if (sqlstate == "28P01" || sqlstate == "28000") return ErrorKind::AuthFailed;
-  if (sqlstate == "57014") return ErrorKind::Timeout;  // statement_timeout fired
-  if (sqlstate.substr(0, 2) == "08" || sqlstate == "57P01" || sqlstate == "57P02" ||
-      sqlstate == "57P03") {
+  if (sqlstate == "57014" || sqlstate == "55P03") return ErrorKind::Timeout;  // statement or lock
+  // 57P01 admin_shutdown is both pg_terminate_backend() and a server stopping in fast mode: the
+  // session ended, the server may be fine. 57P05 is idle_session_timeout (PostgreSQL 14+).
+  if (sqlstate == "57P01" || sqlstate == "57P05") return ErrorKind::Terminated;
+  if (sqlstate.substr(0, 2) == "08" || sqlstate == "57P02" || sqlstate == "57P03") {
     return ErrorKind::Refused;  // connection exception or server shutting down
   }
   return ErrorKind::Query;

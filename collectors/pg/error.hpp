@@ -14,12 +14,14 @@ enum class ErrorKind {
   Timeout,             // connect or query deadline passed (server hung, network black hole)
   AuthFailed,          // password, pg_hba.conf, unknown role
   TooManyConnections,  // max_connections or a role/database connection limit reached
+  Terminated,          // the server ended the session: pg_terminate_backend, idle_session_timeout
   Interrupted,         // pgpulse is shutting down
   Query,               // the server answered with an SQL error; the connection still works
   Other,
 };
 
-// The `reason` label of pgpulse_connect_errors_total.
+// The `reason` label of pgpulse_connect_errors_total ("terminated" for a session the server
+// ended, which is not a connect error).
 std::string_view reason_label(ErrorKind kind);
 
 class Error : public std::runtime_error {

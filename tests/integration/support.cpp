@@ -198,8 +198,11 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   return condition();
 }
 
+// PGPULSE_TEST_BINARY runs the tests against another build, e.g. an older one, to see a new
+// test fail before the fix it covers.
 std::string pgpulse_binary() {
-  return PGPULSE_BINARY;
+  const char* other = std::getenv("PGPULSE_TEST_BINARY");
+  return other && *other ? other : PGPULSE_BINARY;
 }
 
 std::string write_temp_file(const std::string& name, const std::string& text) {

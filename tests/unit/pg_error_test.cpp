@@ -45,7 +45,15 @@ TEST_CASE("SQLSTATEs are classified") {
   CHECK(classify_sqlstate("53300") == ErrorKind::TooManyConnections);
   CHECK(classify_sqlstate("28P01") == ErrorKind::AuthFailed);
   CHECK(classify_sqlstate("08006") == ErrorKind::Refused);
-  CHECK(classify_sqlstate("57P01") == ErrorKind::Refused);
+  CHECK(classify_sqlstate("57P01") == ErrorKind::Terminated);  // pg_terminate_backend
+  CHECK(classify_sqlstate("57P05") == ErrorKind::Terminated);  // idle_session_timeout
+  CHECK(classify_sqlstate("57P02") == ErrorKind::Refused);     // crash shutdown
+  CHECK(classify_sqlstate("55P03") == ErrorKind::Timeout);     // lock_timeout
+  CHECK(reason_label(ErrorKind::Terminated) == "terminated");
+  // A startup that waited on a locked catalog longer than the startup packet's lock_timeout.
+  CHECK(classify_connect_message("connection to server at \"127.0.0.1\", port 5432 failed: "
+                                 "FATAL:  canceling statement due to lock timeout") ==
+        ErrorKind::Timeout);
   CHECK(classify_sqlstate("42501") == ErrorKind::Query);
 }
 
