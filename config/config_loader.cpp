@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "config/dsn.hpp"
+#include "config/secret_file.hpp"
 #include "config/yaml_source.hpp"
 
 namespace pgpulse::config {
@@ -77,8 +78,15 @@ class Merger {
       }
     }
     if (!targets_from_list && !dsn_choice) {
-      // Nothing named a server: libpq's own PG* variables and defaults decide, as psql would.
-      result_.config.targets.push_back(TargetConfig{default_target_name(env_), "", ""});
+      if (!result_.config.config_file.empty() && file_read_) {
+        // A config file that names no server is a mistake (an empty ConfigMap, a bare
+        // "targets:"), not a request for libpq's defaults: a SIGHUP with it would drop every
+        // configured target.
+        names_no_target_ = !file_.blank && !file_.empty.count("targets");
+      } else {
+        // Nothing named a server: libpq's own PG* variables and defaults decide, as psql would.
+        result_.config.targets.push_back(TargetConfig{default_target_name(env_), "", ""});
+      }
     }
     for (const auto& spec : schema_) {
       auto chosen = pick(spec);
@@ -114,7 +122,16 @@ class Merger {
       return;
     }
     file_ = read_yaml(text, path);
+    file_read_ = true;
     result_.errors.insert(result_.errors.end(), file_.errors.begin(), file_.errors.end());
+    if (file_.blank) {
+      error(path, "",
+            "the config file is empty (or only comments): it names no target; list them under "
+            "\"targets:\"");
+    }
+    if (auto it = file_.empty.find("targets"); it != file_.empty.end()) {
+      error(it->second, "targets", "is empty: list at least one target (name, dsn)");
+    }
     for (const auto& [key, raw] : file_.values) {
       if (!find_by_key(schema_, key)) error(raw.origin, key, "unknown key" + suggestion(key));
     }
@@ -239,6 +256,11 @@ class Merger {
 
   void finish() {
     auto& config = result_.config;
+    if (names_no_target_ && result_.errors.empty()) {  // said last, when nothing else explains it
+      error(config.config_file, "targets",
+            "the file names no target: list them under \"targets:\" (name, dsn), or set "
+            "\"dsn:\", --dsn or PGPULSE_DSN");
+    }
     std::set<std::string> names;
     for (std::size_t i = 0; i < config.targets.size(); ++i) {
       const auto& target = config.targets[i];
@@ -246,9 +268,10 @@ class Merger {
       if (!names.insert(target.name).second) {
         error(origin, "targets.name", "duplicate target name \"" + target.name + "\"");
       }
-      if (!target.password_file.empty() && !std::ifstream(target.password_file)) {
-        error(origin, "password_file",
-              "cannot read password file \"" + target.password_file + "\"");
+      if (!target.password_file.empty()) {
+        if (auto secret = read_secret_file(target.password_file); !secret.error.empty()) {
+          error(origin, "password_file", secret.error);
+        }
       }
     }
     std::set<std::pair<std::string, std::string>> pool_names;
@@ -286,6 +309,8 @@ class Merger {
   const std::vector<CollectorInfo>& infos_;
   std::vector<KeySpec> schema_;
   YamlDocument file_;
+  bool file_read_ = false;
+  bool names_no_target_ = false;
   std::vector<std::string> target_origins_;
   std::vector<std::string> pool_origins_;
   LoadResult result_;

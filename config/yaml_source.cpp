@@ -31,7 +31,12 @@ class Flattener {
             continue;
           }
           std::string key = item.first.Scalar();
-          walk(item.second, prefix.empty() ? key : prefix + "." + key, depth + 1);
+          std::string path = prefix.empty() ? key : prefix + "." + key;
+          if (item.second.IsNull()) {  // "key:" with nothing after it: the key's own line
+            doc_.empty[path] = origin(item.first);
+            continue;
+          }
+          walk(item.second, path, depth + 1);
         }
         break;
       case YAML::NodeType::Scalar:
@@ -42,13 +47,18 @@ class Flattener {
         break;
       case YAML::NodeType::Null:
       case YAML::NodeType::Undefined:
-        break;  // "key:" with nothing after it means "not set"
+        doc_.empty[prefix] = origin(node);  // "key:" with nothing after it means "not set"
+        break;
     }
   }
 
  private:
   void sequence(const YAML::Node& node, const std::string& key) {
-    bool all_maps = node.size() > 0;
+    if (node.size() == 0) {
+      doc_.empty[key] = origin(node);
+      return;
+    }
+    bool all_maps = true;
     for (const auto& item : node) all_maps = all_maps && item.IsMap();
     if (all_maps) {
       auto& records = doc_.lists[key];
@@ -107,7 +117,10 @@ YamlDocument read_yaml(const std::string& text, const std::string& file_name) {
                                      "invalid YAML: " + e.msg});
     return doc;
   }
-  if (root.IsNull()) return doc;  // an empty file is a valid, empty config
+  if (root.IsNull()) {  // an empty or comment-only file: the loader says it names nothing
+    doc.blank = true;
+    return doc;
+  }
   if (!root.IsMap()) {
     doc.errors.push_back(ConfigError{file_name + ":" + std::to_string(root.Mark().line + 1), "",
                                      "the top level must be a mapping of keys to values"});

@@ -17,6 +17,10 @@ struct YamlRecord {
 struct YamlDocument {
   std::map<std::string, RawValue> values;
   std::map<std::string, std::vector<YamlRecord>> lists;
+  // Keys written with nothing after them ("targets:") or with an empty list ("targets: []"):
+  // "not set" for most keys, an error for the list of targets. Key -> origin.
+  std::map<std::string, std::string> empty;
+  bool blank = false;  // no key at all: an empty or comment-only file
   std::vector<ConfigError> errors;
 };
 

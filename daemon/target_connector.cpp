@@ -1,5 +1,7 @@
 #include "daemon/target_connector.hpp"
 
+#include "config/secret_file.hpp"
+
 namespace pgpulse::daemon {
 
 TargetConnector::TargetConnector(const config::TargetConfig& target, const config::Config& config)
@@ -11,7 +13,11 @@ TargetConnector::TargetConnector(const config::TargetConfig& target, const confi
 
 pg::ConnectOptions TargetConnector::with_password() const {
   auto options = options_;
-  options.password = pg::read_password_file(password_file_);
+  if (!password_file_.empty()) {
+    auto secret = config::read_secret_file(password_file_);
+    if (!secret.error.empty()) throw pg::Error(pg::ErrorKind::AuthFailed, secret.error);
+    options.password = secret.value;
+  }
   return options;
 }
 

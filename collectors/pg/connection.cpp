@@ -11,7 +11,6 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -101,14 +100,6 @@ std::string dsn_startup_options(const std::string& dsn) {
     if (const char* env = std::getenv("PGOPTIONS")) found = env;
   }
   return found;
-}
-
-std::string first_line_of(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  return line;
 }
 
 }  // namespace
@@ -311,11 +302,6 @@ Result Connection::query(std::string_view sql, const Interrupter& interrupter,
   if (error) throw *error;
   if (!last) throw Error(ErrorKind::Other, "query returned no result");
   return std::move(*last);
-}
-
-std::optional<std::string> read_password_file(const std::string& path) {
-  if (path.empty()) return std::nullopt;
-  return first_line_of(path);
 }
 
 }  // namespace pgpulse::pg

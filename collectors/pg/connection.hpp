@@ -78,7 +78,4 @@ class Connection {
   int server_version_ = 0;
 };
 
-// The first line of a password file (Docker/Kubernetes secrets end with a newline); nullopt for "".
-std::optional<std::string> read_password_file(const std::string& path);
-
 }  // namespace pgpulse::pg

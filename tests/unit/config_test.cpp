@@ -104,8 +104,8 @@ TEST_CASE("precedence: flags > environment > file > defaults") {
 }
 
 TEST_CASE("collector switches and intervals come from flags - environment and file") {
-  auto file =
-      write_temp("collectors.yml", "collector:\n  rls:\n    enabled: true\n    interval: 2m\n");
+  auto file = write_temp("collectors.yml",
+                         "dsn: host=a\ncollector:\n  rls:\n    enabled: true\n    interval: 2m\n");
   auto result =
       load({"--config", file, "--no-collector.connections", "--collector.rls.interval", "2s"});
   REQUIRE(result.ok());
@@ -209,7 +209,8 @@ TEST_CASE("every configuration error names where it came from - the key and the 
        "flag --target-name: key \"target_name\": target name must not be empty"},
       {{"--password-file", "/nonexistent/pw"},
        {},
-       "targets: key \"password_file\": cannot read password file \"/nonexistent/pw\""},
+       "targets: key \"password_file\": password file \"/nonexistent/pw\" cannot be opened: No "
+       "such file or directory"},
       {{"--config", "/nonexistent.yml"},
        {},
        "/nonexistent.yml: cannot read config file (does it exist and is it readable?) (named by "
@@ -337,4 +338,25 @@ TEST_CASE("idle trend and long query settings have flags") {
   CHECK(load({"--idle-trend.min-r2", "1.5"}).error_text() ==
         "flag --idle-trend.min-r2: key \"idle_trend.min_r2\": value 1.5 is out of range "
         "[0.000000, 1.000000]\n");
+}
+
+TEST_CASE("a config file that names no target is an error naming the file, whatever its form") {
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"empty.yml", ""},
+           {"comments.yml", "# nothing here yet\n\n   # still nothing\n"},
+           {"bare-targets.yml", "interval: 5s\ntargets:\n"},
+           {"empty-list.yml", "targets: []\n"},
+           {"no-targets.yml", "interval: 5s\n"}}) {
+    auto path = write_temp(name, text);
+    auto result = load({"--config", path});
+    INFO(name << ": " << result.error_text());
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error_text().rfind(path, 0) == 0);  // starts with the file's name
+    CHECK(result.error_text().find("unknown key") == std::string::npos);
+    CHECK(result.config.targets.empty());  // never the local socket's "default" target
+  }
+  auto listed = write_temp("one-target.yml", "targets:\n  - name: a\n    dsn: host=a\n");
+  CHECK(load({"--config", listed}).ok());
+  auto flags_name_it = write_temp("settings-only.yml", "interval: 5s\n");
+  CHECK(load({"--config", flags_name_it, "--dsn", "host=a"}).ok());
 }
