@@ -51,6 +51,9 @@ struct HttpLimits {
 // protected like /metrics.
 inline const std::vector<std::string> kUnauthenticatedPaths{"/healthz"};
 
+// Thread-safety: start() and stop() from the owning thread; port(), open_connections() and
+// password_checks() from any thread. Owns its I/O threads, the password-check thread and every
+// connection; the handler is called on the I/O threads, concurrently, and must outlive the server.
 class HttpServer {
  public:
   // Throws std::runtime_error when the web config's TLS material does not load.
@@ -61,6 +64,7 @@ class HttpServer {
   void stop();
   unsigned short port() const;
   std::size_t open_connections() const;  // for tests and the soak script's expectations
+  std::size_t password_checks() const;   // bcrypt verifications run so far, for tests
 
  private:
   struct Impl;

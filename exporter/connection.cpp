@@ -1,0 +1,49 @@
+#include "exporter/connection.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace pgpulse::exporter {
+
+using namespace std::chrono_literals;
+
+bool RateLimitedLog::due() {
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto last = last_.load();
+  if (last != 0 && now - last < std::chrono::nanoseconds(60s).count()) return false;
+  return last_.compare_exchange_strong(last, now);
+}
+
+Connection::~Connection() {
+  if (enrolled_) {
+    std::lock_guard lock(state_.mutex);
+    state_.connections.erase(slot_);
+  }
+  --state_.active;
+}
+
+bool Connection::claim_eviction() {
+  int expected = kWaiting;
+  return phase_.compare_exchange_strong(expected, kEvicted);
+}
+
+void Connection::evict() {
+  boost::asio::post(executor(), [self = shared_from_this()] { self->close_now(); });
+}
+
+void Connection::enroll() {
+  std::lock_guard lock(state_.mutex);
+  slot_ = state_.connections.insert(state_.connections.end(), this);
+  enrolled_ = true;
+}
+
+bool Connection::become_busy() {
+  int expected = kWaiting;
+  return phase_.compare_exchange_strong(expected, kBusy);
+}
+
+bool Connection::become_waiting() {
+  int expected = kBusy;
+  return phase_.compare_exchange_strong(expected, kWaiting);
+}
+
+}  // namespace pgpulse::exporter
