@@ -21,8 +21,17 @@ Connection::~Connection() {
   --state_.active;
 }
 
-bool Connection::claim_eviction() {
+bool Connection::claim_eviction(std::chrono::steady_clock::time_point now) {
   int expected = kWaiting;
+  if (phase_.compare_exchange_strong(expected, kEvicted)) return true;
+  // A stalled write. Should the write finish between these two loads, the connection may go on to
+  // answer its next request while claimed: every step after a write checks for Evicted, and the
+  // close queued behind it only ends a connection whose client had stopped reading anyway.
+  auto progress = write_progress_.load();
+  if (expected != kBusy || progress == 0) return false;
+  auto stall = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      state_.limits.write_stall_timeout);
+  if (now.time_since_epoch().count() - progress < stall.count()) return false;
   return phase_.compare_exchange_strong(expected, kEvicted);
 }
 

@@ -52,9 +52,11 @@ struct ServerState {
   RateLimitedLog busy_log;
 };
 
-// A connection is Waiting for its client (TLS handshake, request bytes, or a password check) and
-// may then be evicted; Busy while answering; Evicted once the acceptor claimed it, its close on
-// the way. Owned by the shared_ptrs in its own pending handlers; enrolled in
+// A connection is Waiting for its client (TLS handshake, request bytes, a password check, or the
+// client's close_notify) and may then be evicted; Busy while answering; Evicted once the acceptor
+// claimed it, its close on the way. A Busy connection whose response write has made no progress
+// for limits.write_stall_timeout is waiting on its client too (one that does not read), and may
+// be evicted as well. Owned by the shared_ptrs in its own pending handlers; enrolled in
 // ServerState::connections by a raw pointer that its destructor removes.
 // Thread-safety: claim_eviction() and evict() from the acceptor; everything else on the
 // connection's strand.
@@ -69,7 +71,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Called by the acceptor under state.mutex; never blocks and never drops the last reference
   // (that would re-enter the mutex from the destructor).
-  bool claim_eviction();
+  bool claim_eviction(std::chrono::steady_clock::time_point now);
   void evict();  // after a successful claim: closes on the connection's strand
 
  protected:
@@ -77,6 +79,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool become_busy();     // Waiting -> Busy; false when the acceptor evicted it first
   bool become_waiting();  // Busy -> Waiting; false when evicted
   bool evicted() const { return phase_.load() == kEvicted; }
+  // Around a response write: its progress is what tells a slow reader from one that stopped.
+  void write_started() {
+    write_progress_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  }
+  void write_progressed() { write_started(); }
+  void write_ended() { write_progress_ = 0; }
 
   virtual boost::asio::any_io_executor executor() = 0;
   virtual void close_now() = 0;  // on the connection's strand
@@ -86,6 +94,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   enum Phase : int { kWaiting, kBusy, kEvicted };
   std::atomic<int> phase_{kWaiting};
+  std::atomic<std::chrono::steady_clock::rep> write_progress_{0};  // 0: not writing
   std::list<Connection*>::iterator slot_;
   bool enrolled_ = false;
 };

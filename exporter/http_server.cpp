@@ -65,10 +65,11 @@ struct HttpServer::Impl {
   bool evict_one() {
     std::shared_ptr<Connection> victim;
     bool claimed = false;
+    auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(state.mutex);
       for (Connection* connection : state.connections) {
-        if (!connection->claim_eviction()) continue;
+        if (!connection->claim_eviction(now)) continue;
         claimed = true;
         victim = connection->weak_from_this().lock();  // null: it is already going away
         break;

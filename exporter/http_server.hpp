@@ -4,8 +4,10 @@
 // and basic auth from a web config file (exporter/web_config.hpp).
 //
 // Connection limit: when max_connections are open, a new connection evicts the oldest one that is
-// still waiting for (or slowly sending) its request, so slowloris clients holding every slot cannot
-// lock Prometheus out; only when every open connection is busy answering is the new one refused.
+// only waiting on its client: for (or slowly sending) its request, for its TLS close_notify, or
+// not reading a response whose write has stalled. So slowloris clients and clients that never
+// read cannot lock Prometheus out; only when every open connection is busy answering is the new
+// one refused.
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -41,6 +43,9 @@ struct HttpLimits {
   // connections are closed after it.
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds write_timeout{30000};  // a client that does not read its response
+  // At the connection limit, a response write that has made no progress for this long (a client
+  // that pipelines requests and never reads) makes its connection evictable like a waiting one.
+  std::chrono::milliseconds write_stall_timeout{2000};
   std::size_t max_pending_password_checks =
       32;  // bcrypt runs off the I/O threads, this many queued
   int threads = 2;

@@ -156,12 +156,31 @@ class HttpSession : public Connection {
     response_->keep_alive(keep_alive);
     response_->body() = beast::span<const char>(body_->data(), body_->size());
     response_->prepare_payload();
+    serializer_.emplace(*response_);
     lowest().expires_after(state_.limits.write_timeout);
-    http::async_write(derived().stream(), *response_,
-                      beast::bind_front_handler(&HttpSession::on_write, self(), keep_alive));
+    write_started();
+    write_some(keep_alive);
   }
 
-  void on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+  // http::async_write's loop, written out so that each piece written counts as progress: a client
+  // that reads slowly is not stalled, one that stopped reading is (Connection::claim_eviction).
+  void write_some(bool keep_alive) {
+    http::async_write_some(
+        derived().stream(), *serializer_,
+        beast::bind_front_handler(&HttpSession::on_write_some, self(), keep_alive));
+  }
+
+  void on_write_some(bool keep_alive, beast::error_code ec, std::size_t written) {
+    if (!ec && !serializer_->is_done()) {
+      if (written > 0) write_progressed();
+      return write_some(keep_alive);
+    }
+    write_ended();
+    on_write(keep_alive, ec);
+  }
+
+  void on_write(bool keep_alive, beast::error_code ec) {
+    serializer_.reset();
     response_.reset();
     body_.reset();
     if (ec) return close_now();
@@ -178,6 +197,7 @@ class HttpSession : public Connection {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> request_;
   std::optional<http::response<http::span_body<const char>>> response_;
+  std::optional<http::response_serializer<http::span_body<const char>>> serializer_;
   std::shared_ptr<const std::string> body_;
 };
 
@@ -238,7 +258,10 @@ class TlsSession : public HttpSession<TlsSession> {
     });
   }
 
+  // Waits up to 2 s for the client's close_notify. Waiting on the client, so evictable: clients
+  // that ask for a close and then never read or answer must not hold "busy" slots.
   void shutdown() {
+    if (!become_waiting()) return;  // evicted meanwhile: the close is queued
     lowest().expires_after(2s);
     stream_.async_shutdown([self = self()](beast::error_code) { self->lowest().close(); });
   }
