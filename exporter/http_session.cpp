@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "exporter/basic_auth.hpp"
+#include "exporter/request_target.hpp"
 
 namespace pgpulse::exporter {
 
@@ -80,8 +81,8 @@ class HttpSession : public Connection {
     if (is_parse_error(ec)) return respond(400, text("bad request\n"), false);
     if (ec) return derived().shutdown();  // timeout, reset, end of stream
     request_ = parser_->release();
-    std::string target(request_.target().data(), request_.target().size());
-    std::string path = target.substr(0, target.find('?'));
+    target_ = origin_form(std::string_view(request_.target().data(), request_.target().size()));
+    std::string path = target_.substr(0, target_.find('?'));
     bool open = std::find(kUnauthenticatedPaths.begin(), kUnauthenticatedPaths.end(), path) !=
                 kUnauthenticatedPaths.end();
     // Plain HTTP on the TLS port: only the open paths (/healthz, for probes that cannot speak
@@ -132,8 +133,7 @@ class HttpSession : public Connection {
   void serve() {
     HttpResponse response;
     try {
-      response = state_.handler(
-          HttpRequest{std::string(request_.method_string()), std::string(request_.target())});
+      response = state_.handler(HttpRequest{std::string(request_.method_string()), target_});
     } catch (const std::exception& e) {
       spdlog::error("http handler failed: {}", e.what());
       response = HttpResponse{500, kTextType, text("internal error\n")};
@@ -196,6 +196,7 @@ class HttpSession : public Connection {
   bool tls_expected_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> request_;
+  std::string target_;  // the request's target in origin form ("/metrics?x")
   std::optional<http::response<http::span_body<const char>>> response_;
   std::optional<http::response_serializer<http::span_body<const char>>> serializer_;
   std::shared_ptr<const std::string> body_;

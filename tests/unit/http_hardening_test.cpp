@@ -1,5 +1,6 @@
 // The HTTP server in-process against clients that hold connections by not reading: a connection
-// whose response write is stalled gives way to a new client at the limit.
+// whose response write is stalled gives way to a new client at the limit. Also absolute-form
+// targets reach the handler as their path.
 #include <catch2/catch.hpp>
 
 #include <memory>
@@ -47,4 +48,15 @@ TEST_CASE("http server - clients that pipeline requests and never read give way 
   std::size_t received = 0;
   for (int i = 0; i < 40 && !reader.closed(); ++i) received += reader.read_all(50ms).size();
   CHECK(received > (1u << 20));
+}
+
+TEST_CASE("http server - absolute-form targets reach the handler as their path") {
+  HttpServer server(big_handler);
+  server.start("127.0.0.1:0");
+  Client client(server.port());
+  client.send(get("http://127.0.0.1/metrics?x=1"));
+  auto response = client.read_response();
+  CHECK(status_of(response) == 200);
+  CHECK(response.find("target /metrics?x=1\n") != std::string::npos);
+  CHECK(fetch(server.port(), "https://example:1/missing") == 404);
 }
