@@ -43,13 +43,14 @@ struct ServerState {
   std::string dummy_hash;  // bcrypt for unknown users too, so timing does not reveal names
   std::optional<TlsContexts> tls;
   AuthCache auth_cache;
+  std::optional<AuthThrottle> throttle;  // from limits.password_throttle
   boost::asio::thread_pool* auth_pool = nullptr;
   std::atomic<std::size_t> pending_checks{0};
   std::atomic<std::size_t> password_checks{0};  // bcrypt verifications run, for tests
   std::atomic<std::size_t> active{0};
   std::mutex mutex;
   std::list<Connection*> connections;  // in accept order: the oldest first
-  RateLimitedLog busy_log;
+  RateLimitedLog busy_log, throttle_log;
 };
 
 // A connection is Waiting for its client (TLS handshake, request bytes, a password check, or the

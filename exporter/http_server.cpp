@@ -27,6 +27,7 @@ struct HttpServer::Impl {
   Impl(HttpHandler handler, HttpLimits limits, const WebConfig& web) {
     state.handler = std::move(handler);
     state.limits = limits;
+    state.throttle.emplace(limits.password_throttle);
     state.users = web.basic_auth_users;
     if (!state.users.empty()) state.dummy_hash = state.users.begin()->second;
     if (web.tls) state.tls.emplace(*web.tls);

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "exporter/auth_throttle.hpp"
 #include "exporter/web_config.hpp"
 
 namespace pgpulse::exporter {
@@ -48,6 +49,9 @@ struct HttpLimits {
   std::chrono::milliseconds write_stall_timeout{2000};
   std::size_t max_pending_password_checks =
       32;  // bcrypt runs off the I/O threads, this many queued
+  // Per source address: checks in flight, and failures before 429 (exporter/auth_throttle.hpp),
+  // so that one source's wrong-password flood cannot keep the queue above full for everyone.
+  AuthThrottleLimits password_throttle;
   int threads = 2;
 };
 

@@ -107,15 +107,37 @@ class HttpSession : public Connection {
       return respond(503, text("too many password checks in progress, retry\n"), false,
                      {{"Retry-After", "1"}});
     }
+    auto source = peer_source();
+    auto wait = state_.throttle->admit(source, std::chrono::steady_clock::now());
+    if (wait.count() > 0) return throttled(source, wait);
     ++state_.pending_checks;
     become_waiting();  // evictable while its bcrypt waits its turn
     asio::post(*state_.auth_pool, [self = self(), credentials = std::move(*credentials), hash,
-                                   known, key = std::move(key)] {
+                                   known, key = std::move(key), source = std::move(source)] {
       bool ok = verify_bcrypt(credentials.password, hash) && known;
       ++self->state_.password_checks;
+      self->state_.throttle->finish(source, ok, std::chrono::steady_clock::now());
       --self->state_.pending_checks;
       asio::post(self->executor(), [self, ok, key] { self->on_checked(ok, key); });
     });
+  }
+
+  // The throttling key of the peer; one shared key when the socket cannot tell (already reset).
+  std::string peer_source() {
+    beast::error_code ec;
+    auto endpoint = lowest().socket().remote_endpoint(ec);
+    return ec ? std::string("unknown") : source_key(endpoint.address());
+  }
+
+  void throttled(const std::string& source, std::chrono::milliseconds wait) {
+    if (state_.throttle_log.due()) {
+      spdlog::warn(
+          "http: repeated failed basic-auth logins from {}; answering 429 to it until it slows "
+          "down",
+          source);
+    }
+    auto seconds = std::to_string((wait.count() + 999) / 1000);
+    respond(429, text("too many failed logins, retry later\n"), false, {{"Retry-After", seconds}});
   }
 
   void on_checked(bool ok, const std::string& key) {
