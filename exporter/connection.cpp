@@ -13,6 +13,22 @@ bool RateLimitedLog::due() {
   return last_.compare_exchange_strong(last, now);
 }
 
+std::shared_ptr<const AuthUsers> ServerState::users() const {
+  std::lock_guard lock(users_mutex_);
+  return users_;
+}
+
+void ServerState::set_users(std::map<std::string, std::string> hashes) {
+  auto next = std::make_shared<AuthUsers>();
+  next->dummy_hash = hashes.empty() ? users()->dummy_hash : hashes.begin()->second;
+  next->hashes = std::move(hashes);
+  {
+    std::lock_guard lock(users_mutex_);
+    users_ = std::move(next);
+  }
+  auth_cache.clear();
+}
+
 Connection::~Connection() {
   if (enrolled_) {
     std::lock_guard lock(state_.mutex);

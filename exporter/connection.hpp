@@ -32,15 +32,24 @@ class RateLimitedLog {
 
 class Connection;
 
+// The basic-auth users, replaced whole by a reload and read as one snapshot per request.
+struct AuthUsers {
+  std::map<std::string, std::string> hashes;  // name -> bcrypt; empty: no basic auth
+  std::string dummy_hash;  // bcrypt for unknown users too, so timing does not reveal names
+};
+
 // What every connection needs. Owned by HttpServer's Impl and outliving every connection (the
-// I/O threads and the password pool are joined before it goes). Thread-safety: the atomics and
-// auth_cache from any thread; `connections` under `mutex`; the rest is set before start() and
-// read-only after.
+// I/O threads and the password pool are joined before it goes). Thread-safety: the atomics,
+// auth_cache, throttle, users() and set_users() from any thread; `connections` under `mutex`;
+// the rest is set before start() and read-only after.
 struct ServerState {
+  std::shared_ptr<const AuthUsers> users() const;
+  // Swaps the users in (requests already past their lookup finish with the old ones) and clears
+  // the auth cache, so that nothing verified against the old users is served from it.
+  void set_users(std::map<std::string, std::string> hashes);
+
   HttpHandler handler;
   HttpLimits limits;
-  std::map<std::string, std::string> users;
-  std::string dummy_hash;  // bcrypt for unknown users too, so timing does not reveal names
   std::optional<TlsContexts> tls;
   AuthCache auth_cache;
   std::optional<AuthThrottle> throttle;  // from limits.password_throttle
@@ -51,6 +60,10 @@ struct ServerState {
   std::mutex mutex;
   std::list<Connection*> connections;  // in accept order: the oldest first
   RateLimitedLog busy_log, throttle_log;
+
+ private:
+  mutable std::mutex users_mutex_;
+  std::shared_ptr<const AuthUsers> users_ = std::make_shared<const AuthUsers>();
 };
 
 // A connection is Waiting for its client (TLS handshake, request bytes, a password check, or the

@@ -28,8 +28,7 @@ struct HttpServer::Impl {
     state.handler = std::move(handler);
     state.limits = limits;
     state.throttle.emplace(limits.password_throttle);
-    state.users = web.basic_auth_users;
-    if (!state.users.empty()) state.dummy_hash = state.users.begin()->second;
+    state.set_users(web.basic_auth_users);
     if (web.tls) state.tls.emplace(*web.tls);
     state.auth_pool = &auth_pool;
   }
@@ -174,6 +173,10 @@ unsigned short HttpServer::port() const {
 
 std::size_t HttpServer::open_connections() const {
   return impl_->state.active.load();
+}
+
+void HttpServer::set_basic_auth_users(std::map<std::string, std::string> users) {
+  impl_->state.set_users(std::move(users));
 }
 
 std::size_t HttpServer::password_checks() const {

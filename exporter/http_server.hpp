@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -60,9 +61,10 @@ struct HttpLimits {
 // protected like /metrics.
 inline const std::vector<std::string> kUnauthenticatedPaths{"/healthz"};
 
-// Thread-safety: start() and stop() from the owning thread; port(), open_connections() and
-// password_checks() from any thread. Owns its I/O threads, the password-check thread and every
-// connection; the handler is called on the I/O threads, concurrently, and must outlive the server.
+// Thread-safety: start() and stop() from the owning thread; port(), open_connections(),
+// password_checks() and set_basic_auth_users() from any thread. Owns its I/O threads, the
+// password-check thread and every connection; the handler is called on the I/O threads,
+// concurrently, and must outlive the server.
 class HttpServer {
  public:
   // Throws std::runtime_error when the web config's TLS material does not load.
@@ -74,6 +76,10 @@ class HttpServer {
   unsigned short port() const;
   std::size_t open_connections() const;  // for tests and the soak script's expectations
   std::size_t password_checks() const;   // bcrypt verifications run so far, for tests
+  // Replaces the basic-auth users (name -> bcrypt hash) of the running server and empties the
+  // auth cache: a removed user or a changed password is refused from the next request on. An
+  // empty map turns basic auth off; the daemon's reload refuses to do that.
+  void set_basic_auth_users(std::map<std::string, std::string> users);
 
  private:
   struct Impl;

@@ -90,17 +90,18 @@ class HttpSession : public Connection {
     if (tls_expected_ && !open) {
       return respond(400, text("Client sent an HTTP request to an HTTPS server.\n"), false);
     }
-    if (state_.users.empty() || open) return serve();
-    authenticate();
+    auto users = state_.users();
+    if (users->hashes.empty() || open) return serve();
+    authenticate(*users);
   }
 
-  void authenticate() {
+  void authenticate(const AuthUsers& users) {
     auto header = request_[http::field::authorization];
     auto credentials = parse_basic_auth(std::string_view(header.data(), header.size()));
     if (!credentials) return unauthorized();
-    auto user = state_.users.find(credentials->user);
-    bool known = user != state_.users.end();
-    const std::string& hash = known ? user->second : state_.dummy_hash;
+    auto user = users.hashes.find(credentials->user);
+    bool known = user != users.hashes.end();
+    const std::string& hash = known ? user->second : users.dummy_hash;
     auto key = AuthCache::key(*credentials, hash);
     if (known && state_.auth_cache.contains(key)) return serve();
     if (state_.pending_checks.load() >= state_.limits.max_pending_password_checks) {

@@ -1,5 +1,6 @@
 // Basic auth on the real binary under pressure and change: a wrong-password flood from one
-// address after a restart (cold cache) must not keep the right user out.
+// address after a restart (cold cache) must not keep the right user out, and SIGHUP applies the
+// web config's users to the running server, so a revoked password stops working at once.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -95,4 +96,51 @@ TEST_CASE("security - a wrong-password flood from one address does not keep the 
         return raw_status(port, get("/readyz", "someone:else")) == 401;  // checked, not 429
       },
       15s, 500ms));
+}
+
+TEST_CASE("security - SIGHUP applies the web config's users - a revoked password gets 401",
+          "[security]") {
+  auto dir = fresh_dir("revoke");
+  auto web = dir / "web.yml";
+  write_file(web, "basic_auth_users:\n  prometheus: " + kHash + "\n  leaver: " + kHash + "\n");
+  PgpulseProcess pgpulse(args(web.string()));
+  int port = pgpulse.port();
+  auto status = [&](const std::string& credentials) {
+    return raw_status(port, get("/metrics", credentials));
+  };
+  REQUIRE(status("leaver:s3cret-pass") == 200);  // verified, and now cached
+  REQUIRE(status("prometheus:s3cret-pass") == 200);
+  CHECK(status("newcomer:s3cret-pass") == 401);
+
+  write_file(web, "basic_auth_users:\n  prometheus: " + kHash + "\n  newcomer: " + kHash + "\n");
+  pgpulse.signal(SIGHUP);
+  CHECK(eventually([&] { return status("leaver:s3cret-pass") == 401; }, 5s));
+  CHECK(status("newcomer:s3cret-pass") == 200);
+  CHECK(status("prometheus:s3cret-pass") == 200);
+  CHECK(pgpulse.log().find("web config reloaded: 2 basic-auth user(s)") != std::string::npos);
+
+  // An invalid file keeps the users that work, and says why.
+  write_file(web, "basic_auth_users:\n  prometheus: NotAHash\n");
+  pgpulse.signal(SIGHUP);
+  CHECK(eventually(
+      [&] {
+        return pgpulse.log().find(
+                   "web config reload failed, keeping the previous basic-auth "
+                   "users") != std::string::npos;
+      },
+      5s));
+  CHECK(status("prometheus:s3cret-pass") == 200);
+  CHECK(status("newcomer:s3cret-pass") == 200);
+  CHECK(status("leaver:s3cret-pass") == 401);
+  CHECK(pgpulse.log().find("NotAHash") == std::string::npos);
+
+  // No users at all would turn authentication off: refused, never applied by a reload.
+  write_file(web, "");
+  pgpulse.signal(SIGHUP);
+  CHECK(eventually(
+      [&] { return pgpulse.log().find("would turn authentication off") != std::string::npos; },
+      5s));
+  CHECK(status("prometheus:s3cret-pass") == 200);
+  CHECK(raw_status(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") == 401);
+  CHECK(pgpulse.log().find("s3cret-pass") == std::string::npos);
 }

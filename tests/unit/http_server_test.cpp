@@ -216,3 +216,21 @@ TEST_CASE("http server - basic auth guards everything but /healthz") {
   CHECK(fetch(server.port(), "/healthz") == 200);
   CHECK(fetch(server.port(), "/healthz?x=1") == 200);
 }
+
+TEST_CASE("http server - replaced basic-auth users apply from the next request - cache cleared") {
+  WebConfig web;
+  web.basic_auth_users = {{"prometheus", kHash}, {"leaver", kHash}};
+  HttpServer server(ok_handler, {}, web);
+  server.start("127.0.0.1:0");
+  auto leaver = "Authorization: Basic bGVhdmVyOnMzY3JldC1wYXNz\r\n";  // leaver:s3cret-pass
+  auto newcomer = "Authorization: Basic bmV3Y29tZXI6czNjcmV0LXBhc3M=\r\n";
+  CHECK(fetch(server.port(), "/metrics", leaver) == 200);
+  CHECK(fetch(server.port(), "/metrics", leaver) == 200);  // cached
+  CHECK(server.password_checks() == 1);
+  CHECK(fetch(server.port(), "/metrics", newcomer) == 401);
+  server.set_basic_auth_users({{"prometheus", kHash}, {"newcomer", kHash}});
+  CHECK(fetch(server.port(), "/metrics", leaver) == 401);  // though it was cached
+  CHECK(fetch(server.port(), "/metrics", newcomer) == 200);
+  CHECK(fetch(server.port(), "/healthz") == 200);
+  CHECK(fetch(server.port(), "/metrics") == 401);
+}
