@@ -51,7 +51,7 @@ struct HttpLimits {
   std::size_t max_pending_password_checks =
       32;  // bcrypt runs off the I/O threads, this many queued
   // Per source address: checks in flight, and failures before 429 (exporter/auth_throttle.hpp),
-  // so that one source's wrong-password flood cannot keep the queue above full for everyone.
+  // so that one source's wrong-password flood cannot keep the queue full for everyone.
   AuthThrottleLimits password_throttle;
   int threads = 2;
 };
