@@ -39,8 +39,38 @@ void print_targets(const config::Config& config) {
   }
 }
 
-// Blocks until SIGTERM/SIGINT; SIGHUP reloads the config file in between.
-void serve_until_stopped(daemon::Daemon& daemon, const std::vector<std::string>& args,
+// SIGHUP: the web config file's basic_auth_users go into the running server, so a revoked
+// password stops working without a restart. A file that does not load keeps the previous users;
+// so does one without users, which would turn authentication off (a restart does that). Renewed
+// certificate and key files are picked up by the server itself; other TLS settings need a restart.
+void reload_web_config(exporter::HttpServer& server, exporter::WebConfig& current) {
+  if (current.file.empty()) return;
+  auto web = exporter::load_web_config(current.file);
+  if (!web.ok()) {
+    for (const auto& error : web.errors) {
+      spdlog::error("web config reload failed, keeping the previous basic-auth users: {}",
+                    error.to_string());
+    }
+    return;
+  }
+  if (web.config.tls != current.tls) {
+    spdlog::warn("tls_server_config changed in {}; a restart is needed to apply it", current.file);
+  }
+  if (web.config.basic_auth_users.empty() && !current.basic_auth_users.empty()) {
+    spdlog::error(
+        "web config reload: {} has no basic_auth_users any more, which would turn authentication "
+        "off; keeping the previous users (restart pgpulse to serve without authentication)",
+        current.file);
+    return;
+  }
+  server.set_basic_auth_users(web.config.basic_auth_users);
+  current.basic_auth_users = web.config.basic_auth_users;
+  spdlog::info("web config reloaded: {} basic-auth user(s)", current.basic_auth_users.size());
+}
+
+// Blocks until SIGTERM/SIGINT; SIGHUP reloads the config file and the web config in between.
+void serve_until_stopped(daemon::Daemon& daemon, exporter::HttpServer& server,
+                         exporter::WebConfig& web, const std::vector<std::string>& args,
                          const config::Environment& env, const config::Config& started_with,
                          sigset_t& signals) {
   double last_success = core::unix_now();
@@ -51,6 +81,7 @@ void serve_until_stopped(daemon::Daemon& daemon, const std::vector<std::string>&
       spdlog::info("received signal {}, shutting down", signal_number);
       return;
     }
+    reload_web_config(server, web);  // whether or not the main config reloads
     auto reloaded = load(args, env);
     if (!reloaded.ok()) {
       for (const auto& error : reloaded.errors) {
@@ -62,6 +93,10 @@ void serve_until_stopped(daemon::Daemon& daemon, const std::vector<std::string>&
     if (reloaded.config.listen_address != started_with.listen_address) {
       spdlog::warn("web.listen_address changed to {}; a restart is needed to apply it",
                    reloaded.config.listen_address);
+    }
+    if (reloaded.config.web_config_file != started_with.web_config_file) {
+      spdlog::warn("web.config_file changed to {}; a restart is needed to apply it",
+                   reloaded.config.web_config_file);
     }
     spdlog::set_level(spdlog::level::from_str(reloaded.config.log_level));
     daemon.apply(reloaded.config);
@@ -141,7 +176,7 @@ int main(int argc, char** argv) {
                config.listen_address, server->port(), web.config.tls ? "https" : "http",
                web.config.basic_auth_users.empty() ? "" : ", basic auth", config.targets.size());
   daemon.apply(config);
-  serve_until_stopped(daemon, args, env, config, signals);
+  serve_until_stopped(daemon, *server, web.config, args, env, config, signals);
   daemon.stop();
   server->stop();
   spdlog::info("stopped");

@@ -4,17 +4,21 @@
 // and basic auth from a web config file (exporter/web_config.hpp).
 //
 // Connection limit: when max_connections are open, a new connection evicts the oldest one that is
-// still waiting for (or slowly sending) its request, so slowloris clients holding every slot cannot
-// lock Prometheus out; only when every open connection is busy answering is the new one refused.
+// only waiting on its client: for (or slowly sending) its request, for its TLS close_notify, or
+// not reading a response whose write has stalled. So slowloris clients and clients that never
+// read cannot lock Prometheus out; only when every open connection is busy answering is the new
+// one refused.
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "exporter/auth_throttle.hpp"
 #include "exporter/web_config.hpp"
 
 namespace pgpulse::exporter {
@@ -41,8 +45,14 @@ struct HttpLimits {
   // connections are closed after it.
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds write_timeout{30000};  // a client that does not read its response
+  // At the connection limit, a response write that has made no progress for this long (a client
+  // that pipelines requests and never reads) makes its connection evictable like a waiting one.
+  std::chrono::milliseconds write_stall_timeout{2000};
   std::size_t max_pending_password_checks =
       32;  // bcrypt runs off the I/O threads, this many queued
+  // Per source address: checks in flight, and failures before 429 (exporter/auth_throttle.hpp),
+  // so that one source's wrong-password flood cannot keep the queue full for everyone.
+  AuthThrottleLimits password_throttle;
   int threads = 2;
 };
 
@@ -51,6 +61,10 @@ struct HttpLimits {
 // protected like /metrics.
 inline const std::vector<std::string> kUnauthenticatedPaths{"/healthz"};
 
+// Thread-safety: start() and stop() from the owning thread; port(), open_connections(),
+// password_checks() and set_basic_auth_users() from any thread. Owns its I/O threads, the
+// password-check thread and every connection; the handler is called on the I/O threads,
+// concurrently, and must outlive the server.
 class HttpServer {
  public:
   // Throws std::runtime_error when the web config's TLS material does not load.
@@ -61,6 +75,11 @@ class HttpServer {
   void stop();
   unsigned short port() const;
   std::size_t open_connections() const;  // for tests and the soak script's expectations
+  std::size_t password_checks() const;   // bcrypt verifications run so far, for tests
+  // Replaces the basic-auth users (name -> bcrypt hash) of the running server and empties the
+  // auth cache: a removed user or a changed password is refused from the next request on. An
+  // empty map turns basic auth off; the daemon's reload refuses to do that.
+  void set_basic_auth_users(std::map<std::string, std::string> users);
 
  private:
   struct Impl;

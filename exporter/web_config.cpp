@@ -26,6 +26,10 @@ const std::set<std::string> kUnsupportedTlsKeys{"cert",
                                                 "curve_preferences",
                                                 "prefer_server_cipher_suites",
                                                 "client_allowed_sans"};
+const char* const kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 const std::set<std::string> kClientAuthTypes{"NoClientCert", "VerifyClientCertIfGiven",
                                              "RequireAndVerifyClientCert"};
 
@@ -257,6 +261,12 @@ ssl_ctx_st* new_tls_context(const TlsServerConfig& tls, std::string& error) {
   }
   SSL_CTX_set_options(
       ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // TLS 1.2: forward-secret AEAD suites only, as Go's defaults that exporter-toolkit serves (no RSA
+  // key exchange, no CBC). TLS 1.3's suites are all of that kind and keep OpenSSL's defaults.
+  if (SSL_CTX_set_cipher_list(ctx.get(), kTls12Ciphers) != 1) {
+    error = "cannot set the TLS 1.2 cipher suites: " + openssl_error();
+    return nullptr;
+  }
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert_file.c_str()) != 1) {
     error = "tls_server_config.cert_file: cannot load certificate \"" + tls.cert_file +
             "\": " + openssl_error();

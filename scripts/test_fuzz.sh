@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-45}
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 TARGETS=("$@")
-[ "${#TARGETS[@]}" -gt 0 ] || TARGETS=(config dsn exposition web_config)
+[ "${#TARGETS[@]}" -gt 0 ] || TARGETS=(config dsn exposition web_config basic_auth)
 
 # What the fuzz build needs: clang with its runtime (libFuzzer, sanitizers) and the libraries
 # of the code under test (the same as scripts/setup.sh installs).

@@ -18,13 +18,22 @@ namespace pgpulse::testing {
 
 class RawClient {
  public:
-  explicit RawClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+  // `source`: the local address to connect from, e.g. "127.0.0.2" (Linux routes all of 127/8 to
+  // lo), so that one test can be several clients to a server that tells them apart.
+  explicit RawClient(int port, const char* source = nullptr)
+      : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    if (fd_ < 0) return;
+    if (source) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &local.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) return;
+    }
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(static_cast<unsigned short>(port));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ =
-        fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
   }
   ~RawClient() {
     if (fd_ >= 0) ::close(fd_);
@@ -33,6 +42,7 @@ class RawClient {
   RawClient& operator=(const RawClient&) = delete;
 
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   bool send(const std::string& data) {
     return ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
   }
@@ -73,8 +83,9 @@ inline int status_of(const std::string& response) {
 
 // Sends `request` on a fresh connection and returns the status of what comes back before close.
 inline int raw_status(int port, const std::string& request,
-                      std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
-  RawClient client(port);
+                      std::chrono::milliseconds timeout = std::chrono::milliseconds(3000),
+                      const char* source = nullptr) {
+  RawClient client(port, source);
   client.send(request);
   return status_of(client.read_all(timeout));
 }

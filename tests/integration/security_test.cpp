@@ -14,6 +14,7 @@
 
 #include "raw_client.hpp"
 #include "support.hpp"
+#include "tls_support.hpp"
 
 using namespace pgpulse::testing;
 
@@ -21,75 +22,6 @@ namespace {
 
 // bcrypt of "s3cret-pass" at cost 10, as `htpasswd -nBC 10` makes it.
 const std::string kHash = "$2y$10$Rajs1Pu0K0oFDDcOQkdyKu7mCaIAACbBzLzQTc3FYVi2eFKnQnK.W";
-
-std::filesystem::path fresh_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("pgpulse-sec-" + std::to_string(::getpid()) + "-" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-// A self-signed certificate for 127.0.0.1 and localhost, made at test time.
-void make_cert(const std::filesystem::path& cert, const std::filesystem::path& key,
-               const std::string& cn = "localhost") {
-  std::string output;
-  int rc = run_command(
-      {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-       "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=" + cn, "-addext",
-       "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key.string(), "-out", cert.string()},
-      output);
-  REQUIRE(rc == 0);
-}
-
-void write(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
-
-std::string read(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// pgpulse serving TLS: PgpulseProcess waits on plain-HTTP /healthz, so this one waits on the port.
-class TlsPgpulse {
- public:
-  explicit TlsPgpulse(const std::vector<std::string>& args) : port_(free_port()) {
-    log_ = write_temp_file("tls-pgpulse-" + std::to_string(++counter_) + ".log", "");
-    std::vector<std::string> argv{pgpulse_binary(), "--web.listen-address",
-                                  "127.0.0.1:" + std::to_string(port_)};
-    argv.insert(argv.end(), args.begin(), args.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setpgid(0, 0);
-      int fd = ::open(log_.c_str(), O_WRONLY | O_TRUNC);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> raw;
-      for (auto& arg : argv) raw.push_back(arg.data());
-      raw.push_back(nullptr);
-      ::execv(raw[0], raw.data());
-      ::_exit(127);
-    }
-    bool up = eventually([&] { return RawClient(port_).connected(); }, 10s);
-    if (!up) FAIL("pgpulse did not start; its log:\n" << log());
-  }
-  ~TlsPgpulse() {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  int port() const { return port_; }
-  std::string url(const std::string& path) const {
-    return "https://127.0.0.1:" + std::to_string(port_) + path;
-  }
-  std::string log() const { return read(log_); }
-
- private:
-  static inline int counter_ = 0;
-  int pid_ = -1;
-  int port_;
-  std::string log_;
-};
 
 struct CurlResult {
   int exit_code = -1;
@@ -106,7 +38,7 @@ CurlResult curl(const std::vector<std::string>& args) {
   CurlResult result;
   result.exit_code = run_command(argv, output);
   result.status = std::atoi(output.substr(0, 3).c_str());
-  result.headers_and_body = read(out);
+  result.headers_and_body = read_file(out);
   return result;
 }
 
@@ -121,10 +53,10 @@ std::vector<std::string> daemon_args(const std::string& dsn, const std::string& 
 TEST_CASE("security - TLS and basic auth from the web config - tested with curl", "[security]") {
   auto dir = fresh_dir("tls");
   make_cert(dir / "server.crt", dir / "server.key");
-  write(dir / "web.yml",
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-        "basic_auth_users:\n  prometheus: " +
-            kHash + "\n");
+  write_file(dir / "web.yml",
+             "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+             "basic_auth_users:\n  prometheus: " +
+                 kHash + "\n");
   TlsPgpulse pgpulse(daemon_args(TestDatabase::dsn(), (dir / "web.yml").string()));
   RawClient silent(pgpulse.port());  // connects and never says a word: cut off after 10s
   auto silent_since = std::chrono::steady_clock::now();
@@ -188,7 +120,8 @@ TEST_CASE("security - a renewed certificate on disk is served without a restart"
   auto dir = fresh_dir("rotate");
   make_cert(dir / "server.crt", dir / "server.key", "first");
   make_cert(dir / "next.crt", dir / "next.key", "second");
-  write(dir / "web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n");
+  write_file(dir / "web.yml",
+             "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n");
   auto first_ca = (dir / "first-ca.crt").string();
   std::filesystem::copy_file(dir / "server.crt", first_ca);
   TlsPgpulse pgpulse(daemon_args(TestDatabase::dsn(), (dir / "web.yml").string()));
@@ -221,11 +154,11 @@ TEST_CASE("security - client certificates and TLS 1.3 only", "[security]") {
   auto dir = fresh_dir("mtls");
   make_cert(dir / "server.crt", dir / "server.key");
   make_cert(dir / "client.crt", dir / "client.key", "prometheus");
-  write(dir / "web.yml",
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-        "  client_ca_file: client.crt\n"
-        "  client_auth_type: RequireAndVerifyClientCert\n"
-        "  min_version: TLS13\n");
+  write_file(dir / "web.yml",
+             "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+             "  client_ca_file: client.crt\n"
+             "  client_auth_type: RequireAndVerifyClientCert\n"
+             "  min_version: TLS13\n");
   TlsPgpulse pgpulse(daemon_args(TestDatabase::dsn(), (dir / "web.yml").string()));
   auto ca = (dir / "server.crt").string();
   std::vector<std::string> client_cert{"--cert", (dir / "client.crt").string(), "--key",
@@ -254,7 +187,7 @@ TEST_CASE("security - an invalid web config exits 2 naming file line and key", "
   make_cert(dir / "other.crt", dir / "other.key");
   std::string output;
   auto check = [&](const std::string& web) {
-    write(dir / "web.yml", web);
+    write_file(dir / "web.yml", web);
     return run_command({pgpulse_binary(), "--check-config", "--dsn", TestDatabase::dsn(),
                         "--web.config-file", (dir / "web.yml").string()},
                        output);

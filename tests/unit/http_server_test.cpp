@@ -1,12 +1,6 @@
 // The HTTP server in-process on a loopback port with small limits: slow clients are cut off, the
 // connection limit evicts idle and slow connections instead of locking new clients out, oversized
 // and malformed requests get 431/413/400, and basic auth guards everything but /healthz.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -17,9 +11,11 @@
 #include <thread>
 
 #include "exporter/http_server.hpp"
+#include "http_test_client.hpp"
 
 using namespace pgpulse::exporter;
 using namespace std::chrono_literals;
+using namespace pgpulse::exporter::testing;
 
 namespace {
 
@@ -31,96 +27,6 @@ HttpResponse ok_handler(const HttpRequest& request) {
     return HttpResponse{404, "text/plain", std::make_shared<const std::string>("not found\n")};
   }
   return HttpResponse{200, "text/plain", std::make_shared<const std::string>("hello\n")};
-}
-
-class Client {
- public:
-  explicit Client(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  }
-  ~Client() { ::close(fd_); }
-  Client(const Client&) = delete;
-  bool connected() const { return connected_; }
-  bool send(const std::string& data) {
-    return ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
-  }
-  // Everything until the peer closes or `timeout` passes.
-  std::string read_all(std::chrono::milliseconds timeout = 3000ms) {
-    std::string out;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      deadline - std::chrono::steady_clock::now())
-                      .count();
-      if (left <= 0) break;
-      pollfd fd{fd_, POLLIN, 0};
-      if (::poll(&fd, 1, static_cast<int>(left)) <= 0) break;
-      char buffer[4096];
-      auto n = ::recv(fd_, buffer, sizeof buffer, 0);
-      if (n <= 0) {
-        closed_ = true;
-        break;
-      }
-      out.append(buffer, static_cast<std::size_t>(n));
-    }
-    return out;
-  }
-  // One response on a keep-alive connection: reads until the body announced by Content-Length.
-  std::string read_response(std::chrono::milliseconds timeout = 3000ms) {
-    std::string out;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto end = out.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        auto at = out.find("Content-Length: ");
-        std::size_t length = at == std::string::npos ? 0 : std::stoul(out.substr(at + 16));
-        if (out.size() >= end + 4 + length) return out;
-      }
-      pollfd fd{fd_, POLLIN, 0};
-      if (::poll(&fd, 1, 100) <= 0) continue;
-      char buffer[4096];
-      auto n = ::recv(fd_, buffer, sizeof buffer, 0);
-      if (n <= 0) {
-        closed_ = true;
-        break;
-      }
-      out.append(buffer, static_cast<std::size_t>(n));
-    }
-    return out;
-  }
-  bool closed() const { return closed_; }
-
- private:
-  int fd_;
-  bool connected_ = false;
-  bool closed_ = false;
-};
-
-std::string get(const std::string& path, const std::string& extra_headers = "") {
-  return "GET " + path + " HTTP/1.1\r\nHost: test\r\n" + extra_headers + "\r\n";
-}
-
-int status_of(const std::string& response) {
-  if (response.rfind("HTTP/1.1 ", 0) != 0) return 0;
-  return std::stoi(response.substr(9, 3));
-}
-
-int fetch(unsigned short port, const std::string& path, const std::string& headers = "") {
-  Client client(port);
-  client.send(get(path, headers + "Connection: close\r\n"));
-  return status_of(client.read_all());
-}
-
-bool eventually_open(const HttpServer& server, std::size_t count) {
-  for (int i = 0; i < 100; ++i) {
-    if (server.open_connections() == count) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
 }
 
 }  // namespace
@@ -290,9 +196,18 @@ TEST_CASE("http server - basic auth guards everything but /healthz") {
   auto challenge = anonymous.read_all();
   CHECK(status_of(challenge) == 401);
   CHECK(challenge.find("WWW-Authenticate: Basic realm=\"pgpulse\"") != std::string::npos);
+  CHECK(server.password_checks() == 0);  // no credentials: nothing to verify
   CHECK(fetch(server.port(), "/metrics", basic("prometheus:s3cret-pass")) == 200);
-  CHECK(fetch(server.port(), "/metrics", basic("prometheus:s3cret-pass")) == 200);  // cached
+  CHECK(server.password_checks() == 1);
+  // Cached: the same credentials again are served without a bcrypt verification, however often.
+  for (int i = 0; i < 3; ++i) {
+    CHECK(fetch(server.port(), "/metrics", basic("prometheus:s3cret-pass")) == 200);
+  }
+  CHECK(server.password_checks() == 1);
+  // Failures are never cached: each wrong password costs its own verification.
   CHECK(fetch(server.port(), "/metrics", basic("prometheus:wrong")) == 401);
+  CHECK(fetch(server.port(), "/metrics", basic("prometheus:wrong")) == 401);
+  CHECK(server.password_checks() == 3);
   CHECK(fetch(server.port(), "/metrics", basic("nobody:s3cret-pass")) == 401);
   CHECK(fetch(server.port(), "/metrics", basic("prometheus")) == 401);  // no colon
   CHECK(fetch(server.port(), "/metrics", "Authorization: Basic !!!notbase64\r\n") == 401);
@@ -300,4 +215,22 @@ TEST_CASE("http server - basic auth guards everything but /healthz") {
   CHECK(fetch(server.port(), "/readyz") == 401);
   CHECK(fetch(server.port(), "/healthz") == 200);
   CHECK(fetch(server.port(), "/healthz?x=1") == 200);
+}
+
+TEST_CASE("http server - replaced basic-auth users apply from the next request - cache cleared") {
+  WebConfig web;
+  web.basic_auth_users = {{"prometheus", kHash}, {"leaver", kHash}};
+  HttpServer server(ok_handler, {}, web);
+  server.start("127.0.0.1:0");
+  auto leaver = "Authorization: Basic bGVhdmVyOnMzY3JldC1wYXNz\r\n";  // leaver:s3cret-pass
+  auto newcomer = "Authorization: Basic bmV3Y29tZXI6czNjcmV0LXBhc3M=\r\n";
+  CHECK(fetch(server.port(), "/metrics", leaver) == 200);
+  CHECK(fetch(server.port(), "/metrics", leaver) == 200);  // cached
+  CHECK(server.password_checks() == 1);
+  CHECK(fetch(server.port(), "/metrics", newcomer) == 401);
+  server.set_basic_auth_users({{"prometheus", kHash}, {"newcomer", kHash}});
+  CHECK(fetch(server.port(), "/metrics", leaver) == 401);  // though it was cached
+  CHECK(fetch(server.port(), "/metrics", newcomer) == 200);
+  CHECK(fetch(server.port(), "/healthz") == 200);
+  CHECK(fetch(server.port(), "/metrics") == 401);
 }
