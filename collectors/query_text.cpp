@@ -36,6 +36,27 @@ std::string normalize_query(std::string_view q, std::size_t max_length) {
     if (std::isspace(static_cast<unsigned char>(c))) {
       pending_space = true;
       ++i;
+    } else if (c == '/' && i + 1 < q.size() && q[i + 1] == '*') {
+      // Comment bodies go: applications put secrets, customer data and trace ids there
+      // (/* api_key=... */, sqlcommenter). Block comments nest in PostgreSQL.
+      int depth = 0;
+      while (i < q.size()) {
+        if (q.compare(i, 2, "/*") == 0) {
+          ++depth;
+          i += 2;
+        } else if (q.compare(i, 2, "*/") == 0) {
+          i += 2;
+          if (--depth == 0) break;
+        } else {
+          ++i;
+        }
+      }
+      emit("/* ? */");
+    } else if (c == '-' && i + 1 < q.size() && q[i + 1] == '-') {  // to the end of the line
+      auto end = q.find('\n', i);
+      i = end == std::string_view::npos ? q.size() : end;
+      emit("-- ?");
+      pending_space = true;
     } else if (c == '\'') {  // 'string', with '' as an escaped quote; E'' and backslashes too
       bool backslashes = i > 0 && (q[i - 1] == 'E' || q[i - 1] == 'e');
       ++i;

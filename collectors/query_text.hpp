@@ -6,8 +6,9 @@
 namespace pgpulse::collectors {
 
 // Query text for humans on /activity: literals (strings, dollar-quoted bodies, numbers) become
-// "?", so customer data in WHERE clauses does not leak to dashboards; runs of white space
-// collapse; the result is cut at max_length bytes on a UTF-8 boundary, ending with "...".
+// "?" and comment bodies "/* ? */" or "-- ?", so customer data in WHERE clauses and secrets in
+// comments do not leak to dashboards; runs of white space collapse; the result is cut at
+// max_length bytes on a UTF-8 boundary, ending with "...".
 std::string normalize_query(std::string_view query, std::size_t max_length);
 
 }  // namespace pgpulse::collectors

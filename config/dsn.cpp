@@ -11,7 +11,10 @@ namespace {
 bool is_secret_key(std::string_view key) {
   std::string lower(key);
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower.find("password") != std::string::npos;
+  for (const char* hint : {"password", "passwd", "pwd", "secret"}) {
+    if (lower.find(hint) != std::string::npos) return true;
+  }
+  return false;
 }
 
 // libpq's connection keywords: the only words a parse error echoes. Any other word may be the rest
@@ -137,9 +140,17 @@ DsnResult parse_uri(std::string_view text, std::size_t scheme_len) {
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
 
-  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+  // The user information ends at the first '@', as libpq reads it: an unencoded '@' in the
+  // password would otherwise make libpq take the rest of the password for the host name, and
+  // then print it in "could not translate host name" errors.
+  if (auto at = authority.find('@'); at != std::string_view::npos) {
     std::string_view userinfo = authority.substr(0, at);
     authority = authority.substr(at + 1);
+    if (authority.find('@') != std::string_view::npos) {
+      return fail(
+          "more than one '@' before the host of the URI: percent-encode an '@' in the user name "
+          "or password as %40");
+    }
     auto colon = userinfo.find(':');
     auto user = percent_decode(userinfo.substr(0, colon));
     if (!user) return fail("invalid percent-encoding in the user name of the URI");
@@ -256,15 +267,67 @@ std::optional<std::string> ParsedDsn::get(std::string_view key) const {
   return found;
 }
 
-DsnResult parse_dsn(std::string_view text) {
+namespace {
+
+// A key as an error may print it: plain keyword characters only, so that a value typed where a
+// key was expected is never echoed.
+std::string printable_key(const std::string& key) {
+  bool plain = !key.empty() && key.size() <= 40;
+  for (char c : key) plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+  return plain ? "\"" + key + "\"" : "(not shown)";
+}
+
+bool valid_port_list(const std::string& ports) {
+  std::size_t start = 0;
+  while (start <= ports.size()) {
+    auto comma = ports.find(',', start);
+    auto port = ports.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!port.empty()) {  // an empty entry of a list means the default port
+      if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+        return false;
+      }
+      long number = std::stol(port);
+      if (number < 1 || number > 65535) return false;
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return true;
+}
+
+// What libpq itself would refuse before connecting: a keyword it does not know (a misspelled
+// "passwd" among them), and a port that is not a number.
+DsnResult validated(DsnResult parsed) {
+  if (!parsed.dsn) return parsed;
+  for (const auto& param : parsed.dsn->params) {
+    if (!is_keyword(param.key)) {
+      return fail("unknown connection keyword " + printable_key(param.key) +
+                  " (libpq's keywords: host, port, dbname, user, password, sslmode, ...)");
+    }
+    if (param.key == "port" && !valid_port_list(param.value)) {
+      return fail("invalid port (expected a number from 1 to 65535, or a comma-separated list)");
+    }
+  }
+  return parsed;
+}
+
+DsnResult parse_unvalidated(std::string_view text) {
   for (std::string_view scheme : {"postgresql://", "postgres://"}) {
     if (text.substr(0, scheme.size()) == scheme) return parse_uri(text, scheme.size());
   }
   return parse_keyword_value(text);
 }
 
+}  // namespace
+
+DsnResult parse_dsn(std::string_view text) {
+  return validated(parse_unvalidated(text));
+}
+
+// Redaction shows what was written, unknown keywords included (redacted like a password when they
+// look like one), so a config error about a DSN can show which one it is.
 std::string redact_dsn(std::string_view text) {
-  auto parsed = parse_dsn(text);
+  auto parsed = parse_unvalidated(text);
   if (!parsed.dsn) return "<unparseable DSN: " + parsed.error + ">";
   std::string out;
   for (const auto& param : parsed.dsn->params) {

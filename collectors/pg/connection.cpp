@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -102,7 +103,57 @@ std::string dsn_startup_options(const std::string& dsn) {
   return found;
 }
 
+// The passwords a connect error must not show: the password file's, and every password keyword
+// of the DSN as libpq reads it (so a misread URI's pieces are covered too).
+std::vector<std::string> secrets_of(const ConnectOptions& options) {
+  std::vector<std::string> secrets;
+  if (options.password) secrets.push_back(*options.password);
+  char* error = nullptr;
+  if (PQconninfoOption* parsed = PQconninfoParse(options.dsn.c_str(), &error)) {
+    for (auto* option = parsed; option->keyword; ++option) {
+      if (option->val && *option->val &&
+          (std::strcmp(option->keyword, "password") == 0 ||
+           std::strcmp(option->keyword, "sslpassword") == 0)) {
+        secrets.emplace_back(option->val);
+      }
+    }
+    PQconninfoFree(parsed);
+  }
+  if (error) PQfreemem(error);
+  return secrets;
+}
+
 }  // namespace
+
+std::string scrub_secrets(std::string message, const std::vector<std::string>& secrets) {
+  // Each secret, and every piece of it between URI delimiters and every tail after one: the
+  // fragments that end up in host names or user names when an unencoded delimiter splits it.
+  std::vector<std::string> needles;
+  for (const auto& secret : secrets) {
+    if (secret.empty()) continue;
+    needles.push_back(secret);
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= secret.size(); ++i) {
+      bool delimiter = i == secret.size() || std::strchr("@:/?&,=#", secret[i]) != nullptr;
+      if (!delimiter) continue;
+      if (i > start) needles.push_back(secret.substr(start, i - start));
+      if (i + 1 < secret.size()) needles.push_back(secret.substr(i + 1));  // the tail
+      start = i + 1;
+    }
+  }
+  // Longest first, so a piece never leaves part of a longer one behind; pieces of fewer than 3
+  // characters would blank out ordinary words and say nothing anyway.
+  std::sort(needles.begin(), needles.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  for (const auto& needle : needles) {
+    if (needle.size() < 3) continue;
+    for (auto at = message.find(needle); at != std::string::npos;
+         at = message.find(needle, at + 3)) {
+      message.replace(at, needle.size(), "***");
+    }
+  }
+  return message;
+}
 
 Interrupter::Interrupter() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   if (fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
@@ -162,6 +213,11 @@ Connection::Connection(pg_conn* conn, Millis statement_timeout)
     : conn_(conn, PQfinish), query_deadline_(statement_timeout + Millis{1000}) {}
 
 Connection Connection::open(const ConnectOptions& options, const Interrupter& interrupter) {
+  const auto secrets = secrets_of(options);
+  auto connect_error = [&](PGconn* conn) {
+    auto message = scrub_secrets(trimmed(PQerrorMessage(conn)), secrets);
+    return Error(classify_connect_message(message), message, {}, true);
+  };
   std::vector<const char*> keys{"dbname", "application_name", "connect_timeout"};
   std::string timeout_seconds = std::to_string(std::max<long long>(
       1, std::chrono::duration_cast<std::chrono::seconds>(options.connect_timeout).count()));
@@ -192,17 +248,11 @@ Connection Connection::open(const ConnectOptions& options, const Interrupter& in
   if (!raw) throw Error(ErrorKind::Other, "out of memory starting a connection");
   Connection connection(raw, options.statement_timeout);
   PQsetNoticeProcessor(raw, log_notice, nullptr);
-  if (PQstatus(raw) == CONNECTION_BAD) {
-    auto message = trimmed(PQerrorMessage(raw));
-    throw Error(classify_connect_message(message), message, {}, true);
-  }
+  if (PQstatus(raw) == CONNECTION_BAD) throw connect_error(raw);
   auto deadline = Clock::now() + options.connect_timeout;
   PostgresPollingStatusType state = PGRES_POLLING_WRITING;
   while (state != PGRES_POLLING_OK) {
-    if (state == PGRES_POLLING_FAILED) {
-      auto message = trimmed(PQerrorMessage(raw));
-      throw Error(classify_connect_message(message), message, {}, true);
-    }
+    if (state == PGRES_POLLING_FAILED) throw connect_error(raw);
     auto waited = wait_socket(PQsocket(raw), state == PGRES_POLLING_WRITING, deadline, interrupter);
     if (waited == WaitResult::Interrupted) {
       throw Error(ErrorKind::Interrupted, "interrupted by shutdown", {}, true);

@@ -78,4 +78,8 @@ class Connection {
   int server_version_ = 0;
 };
 
+// `message` with every secret, and every fragment of one, replaced by "***": libpq's connect
+// errors name host and user, and a password misread as part of a host name would follow them.
+std::string scrub_secrets(std::string message, const std::vector<std::string>& secrets);
+
 }  // namespace pgpulse::pg

@@ -95,7 +95,7 @@ TEST_CASE("pg_sleep shows in the longest-query gauge the threshold counts and /a
   for (const auto& o : offenders) {
     if (o["application_name"] == "it-sleeper") {
       listed = true;
-      CHECK(o["query"] == "SELECT pg_sleep(?) /* customer ? */");
+      CHECK(o["query"] == "SELECT pg_sleep(?) /* ? */");
       CHECK(o["state"] == "active");
       CHECK(o["query_seconds"].get<double>() >= 3);
       CHECK(o["wait_event"] == "PgSleep");

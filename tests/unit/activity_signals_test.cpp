@@ -161,6 +161,12 @@ TEST_CASE("query text is normalised so data never reaches /activity") {
   auto cut = normalize_query("select '\xC3\xA9' , \xC3\xA9\xC3\xA9\xC3\xA9", 14);
   CHECK(cut == "select ? , \xC3\xA9...");
   CHECK(normalize_query("select 'unterminated", 200) == "select ?");
+  // Comment bodies never reach /activity: secrets and trace context live there.
+  CHECK(normalize_query("/* api_key=sk_live_123 */ SELECT 1 -- token abc\nFROM t", 200) ==
+        "/* ? */ SELECT ? -- ? FROM t");
+  CHECK(normalize_query("SELECT /* a /* nested */ still comment */ x", 200) == "SELECT /* ? */ x");
+  CHECK(normalize_query("SELECT 1 /* unterminated secret", 200) == "SELECT ? /* ? */");
+  CHECK(normalize_query("SELECT 10-5, a - -1", 200) == "SELECT ?-?, a - -?");
 }
 
 TEST_CASE("lock blocking: one root holding two waiters") {

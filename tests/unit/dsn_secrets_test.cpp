@@ -26,3 +26,36 @@ TEST_CASE("dsn redaction hides anything that looks like a password key") {
   CHECK(redact_dsn("postgresql://db/x?PASSWORD=Hunter2").find("Hunter2") == std::string::npos);
   CHECK(redact_dsn("host=db passfile=/run/pgpass") == "host=db passfile=/run/pgpass");
 }
+
+TEST_CASE("an '@' in a URI password is refused as libpq would misread it, never echoed") {
+  // libpq ends the user information at the first '@': "s3cr" would be the password and
+  // "et@127.0.0.1" the host, and its "could not translate host name" error would print it.
+  auto parsed = parse_dsn("postgresql://app:s3cr@et@127.0.0.1:5432/db");
+  REQUIRE_FALSE(parsed.dsn.has_value());
+  CHECK(parsed.error.find("%40") != std::string::npos);
+  CHECK(parsed.error.find("s3cr") == std::string::npos);
+  CHECK(parsed.error.find("et@") == std::string::npos);
+  auto encoded = parse_dsn("postgresql://app:s3cr%40et@127.0.0.1:5432/db");
+  REQUIRE(encoded.dsn.has_value());
+  CHECK(encoded.dsn->get("password") == std::optional<std::string>("s3cr@et"));
+  CHECK(encoded.dsn->get("host") == std::optional<std::string>("127.0.0.1"));
+}
+
+TEST_CASE("unknown keywords and bad ports are errors that never echo a value") {
+  for (const auto* dsn : {"host=db passwd=Hunter2", "host=db pwd=Hunter2", "host=db bogus=1",
+                          "postgresql://db/x?passwd=Hunter2"}) {
+    auto parsed = parse_dsn(dsn);
+    INFO(dsn);
+    REQUIRE_FALSE(parsed.dsn.has_value());
+    CHECK(parsed.error.find("unknown connection keyword") != std::string::npos);
+    CHECK(parsed.error.find("Hunter2") == std::string::npos);
+    CHECK(redact_dsn(dsn).find("Hunter2") == std::string::npos);  // redacted like a password
+  }
+  CHECK(parse_dsn("host=db bogus=1").error.find("\"bogus\"") != std::string::npos);
+  for (const auto* dsn :
+       {"host=db port=notaport", "host=db port=70000", "postgresql://db:0/x", "port=5432,x"}) {
+    INFO(dsn);
+    CHECK(parse_dsn(dsn).error.find("invalid port") != std::string::npos);
+  }
+  CHECK(parse_dsn("host=a,b port=5432,").dsn.has_value());  // an empty entry: the default port
+}

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "collectors/pg/connection.hpp"
 #include "collectors/pg/error.hpp"
 
 using namespace pgpulse::pg;
@@ -69,4 +70,19 @@ TEST_CASE("backoff grows exponentially - is capped and jittered within half to f
     CHECK(backoff_delay(failures, initial, cap, 1.0) == cap);
     CHECK(backoff_delay(failures, initial, cap, 0.0) == cap / 2);
   }
+}
+
+TEST_CASE("connect errors lose every secret and every fragment of one") {
+  using pgpulse::pg::scrub_secrets;
+  // libpq read postgresql://app:s3cr@et-Pa55@127.0.0.1 with "et-Pa55@127.0.0.1" as the host.
+  auto scrubbed = scrub_secrets(
+      "could not translate host name \"et-Pa55@127.0.0.1\" to address: Name or service not known",
+      {"s3cr@et-Pa55"});
+  CHECK(scrubbed.find("et-Pa55") == std::string::npos);
+  CHECK(scrubbed.find("s3cr") == std::string::npos);
+  CHECK(scrubbed.find("127.0.0.1") != std::string::npos);
+  CHECK(scrub_secrets("password authentication failed for user \"app\"", {"hunter2"}) ==
+        "password authentication failed for user \"app\"");
+  CHECK(scrub_secrets("x hunter2 y hunter2", {"hunter2"}) == "x *** y ***");
+  CHECK(scrub_secrets("user a:b", {"a:b"}) == "user ***");  // short pieces alone are left
 }
