@@ -13,11 +13,14 @@
 
 namespace pgpulse::analysis {
 
-enum class Severity { Skipped, Ok, Warning, Critical };
+// Info: worth knowing, never a problem (pgpulse connects as a superuser, RLS not in use in a
+// database); below Ok, so it never changes a verdict or the exit code.
+enum class Severity { Skipped, Info, Ok, Warning, Critical };
 std::string_view severity_label(Severity severity);
 
 struct DiagnosisStep {
-  std::string id;  // health, connectivity, connections, idle, queries_and_locks, pools, rls
+  // health, connectivity, connections, idle, queries_and_locks, pools, rls, monitoring
+  std::string id;
   std::string title;
   Severity severity = Severity::Skipped;
   std::string finding;
@@ -33,9 +36,7 @@ struct TargetReport {
 struct DiagnosisInput {
   core::TargetView target;  // health and the collectors' typed details; a missing one: no data
   bool has_history = true;  // false for a one-shot check: no trend window yet
-  // Queries running, and transactions idle, longer than this are findings (the largest of
-  // long_queries.thresholds, 300 s by default).
-  double long_query_seconds = 300;
+  double now_unix = 0;      // for the age of recent policy changes; 0: the clock
 };
 
 TargetReport diagnose(const DiagnosisInput& input);

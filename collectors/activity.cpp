@@ -20,6 +20,7 @@ SELECT pid, datname, usename, application_name, state, backend_type,
        CASE WHEN wait_event_type = 'Lock' THEN array_to_string(pg_blocking_pids(pid), ',') END
          AS blocked_by,
        left(query, 2048) AS query,
+       host(client_addr) AS client_addr, client_port,
        date_part('epoch', statement_timestamp()) AS server_now,
        pid = pg_backend_pid() AS is_self,
        date_part('epoch', pg_postmaster_start_time()) AS server_started
@@ -59,6 +60,8 @@ ActivitySample parse_activity(const pg::Result& result) {
             query_start = result.column_index("query_start"),
             state_change = result.column_index("state_change"),
             blocked_by = result.column_index("blocked_by"), query = result.column_index("query"),
+            client_addr = result.column_index("client_addr"),
+            client_port = result.column_index("client_port"),
             server_now = result.column_index("server_now"),
             is_self = result.column_index("is_self"),
             server_started = result.column_index("server_started");
@@ -78,6 +81,8 @@ ActivitySample parse_activity(const pg::Result& result) {
     row.state_change = result.number(r, state_change, nan);
     row.blocked_by = parse_pid_list(result.text(r, blocked_by));
     row.query = result.text(r, query);
+    row.client_addr = result.text(r, client_addr);
+    row.client_port = static_cast<int>(result.integer(r, client_port));
     sample.server_now = result.number(r, server_now);
     row.is_self = result.boolean(r, is_self);
     sample.server_started = result.number(r, server_started);

@@ -42,14 +42,21 @@ IdleCounts count_idle(const ActivitySample& sample, std::size_t label_limit) {
     if (!row.is_client() || row.is_self) continue;
     const auto& application = app.apply(row.application_name);
     double since_change = core::age_seconds(sample.server_now, row.state_change);
+    auto note_oldest = [&](std::optional<core::OldestSession>& slot, const std::string& name) {
+      if (!slot || since_change > slot->seconds) {
+        slot = core::OldestSession{name, since_change, row.pid, row.application_name, row.usename};
+      }
+    };
     if (is_idle(row)) {
       ++counts.idle[{application, user.apply(row.usename)}];
       auto& oldest = counts.idle_max_age[application];
       oldest = std::max(oldest, since_change);
+      note_oldest(counts.oldest_idle, row.application_name);
     } else if (is_idle_in_transaction(row)) {
       ++counts.idle_in_transaction[{application, user.apply(row.usename)}];
-      auto& oldest = counts.idle_in_transaction_max_age[db.apply(row.datname)];
+      auto& oldest = counts.idle_in_transaction_max_age[{db.apply(row.datname), application}];
       oldest = std::max(oldest, since_change);
+      note_oldest(counts.oldest_idle_in_transaction, row.datname);
     } else {
       continue;
     }
@@ -134,9 +141,10 @@ Families idle_trend_families(const IdleTrendReport& report) {
     add_sample(idle_age, {{"application_name", application}}, seconds);
   }
   auto& iit_age = add_gauge(families, "pgpulse_idle_in_transaction_max_age_seconds",
-                            "Age of the oldest idle-in-transaction session (now - state_change).");
-  for (const auto& [datname, seconds] : c.idle_in_transaction_max_age) {
-    add_sample(iit_age, {{"datname", datname}}, seconds);
+                            "Age of the oldest idle-in-transaction session (now - state_change), "
+                            "by database and application.");
+  for (const auto& [key, seconds] : c.idle_in_transaction_max_age) {
+    add_sample(iit_age, {{"datname", key.first}, {"application_name", key.second}}, seconds);
   }
   auto& growth = add_gauge(families, "pgpulse_idle_growth_per_minute",
                            "Least-squares slope of idle + idle-in-transaction connections over "
@@ -171,13 +179,6 @@ long total_of(const std::map<std::pair<std::string, std::string>, long>& counts)
   return sum;
 }
 
-std::optional<core::OldestSession> oldest(const std::map<std::string, double>& ages) {
-  std::optional<core::OldestSession> worst;
-  for (const auto& [name, seconds] : ages) {
-    if (!worst || seconds > worst->seconds) worst = core::OldestSession{name, seconds};
-  }
-  return worst;
-}
 }  // namespace
 
 core::IdleTrendDetails idle_trend_details(const IdleTrendReport& report,
@@ -185,8 +186,8 @@ core::IdleTrendDetails idle_trend_details(const IdleTrendReport& report,
   core::IdleTrendDetails details;
   details.idle = total_of(report.counts.idle);
   details.idle_in_transaction = total_of(report.counts.idle_in_transaction);
-  details.oldest_idle = oldest(report.counts.idle_max_age);
-  details.oldest_idle_in_transaction = oldest(report.counts.idle_in_transaction_max_age);
+  details.oldest_idle = report.counts.oldest_idle;
+  details.oldest_idle_in_transaction = report.counts.oldest_idle_in_transaction;
   for (const auto& [application, verdict] : report.verdicts) {
     if (verdict.suspected) {
       details.leaks.push_back({application, verdict.growth_per_minute, verdict.fit.r2});

@@ -16,8 +16,11 @@ struct IdleCounts {
   // (application_name, usename) -> backends, labels folded
   std::map<std::pair<std::string, std::string>, long> idle;
   std::map<std::pair<std::string, std::string>, long> idle_in_transaction;
-  std::map<std::string, double> idle_max_age;                 // application_name -> seconds
-  std::map<std::string, double> idle_in_transaction_max_age;  // datname -> seconds
+  std::map<std::string, double> idle_max_age;  // application_name -> seconds
+  // (datname, application_name) -> seconds, folded
+  std::map<std::pair<std::string, std::string>, double> idle_in_transaction_max_age;
+  std::optional<core::OldestSession> oldest_idle_in_transaction;  // unfolded, with its pid
+  std::optional<core::OldestSession> oldest_idle;
   std::map<std::string, long> idle_by_application;  // idle + idle in transaction, the trend input
   std::map<std::string, std::size_t> folded_values;
   long client_backends = 0;  // pgpulse's own included, as for saturation

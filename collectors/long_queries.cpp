@@ -30,12 +30,15 @@ LongQuerySummary summarize_long_queries(const ActivitySample& sample,
                                         const config::ActivityConfig& options,
                                         std::size_t label_limit) {
   LongQuerySummary summary;
-  std::map<std::string, std::size_t> by_db;
+  std::map<std::string, std::size_t> by_db, by_app;
   for (const auto& row : sample.rows) {
-    if (row.is_client() && !row.is_self) ++by_db[row.datname];
+    if (!row.is_client() || row.is_self) continue;
+    ++by_db[row.datname];
+    ++by_app[row.application_name];
   }
-  LabelFold db(by_db, label_limit);
+  LabelFold db(by_db, label_limit), app(by_app, label_limit);
   summary.folded_datnames = db.folded_values();
+  summary.folded_applications = app.folded_values();
   std::vector<Offender> candidates;
   for (const auto& row : sample.rows) {
     if (!row.is_client() || row.is_self) continue;
@@ -44,9 +47,10 @@ LongQuerySummary summarize_long_queries(const ActivitySample& sample,
     o.query_seconds =
         row.state == "active" ? core::age_seconds(sample.server_now, row.query_start) : 0.0;
     o.transaction_seconds = core::age_seconds(sample.server_now, row.xact_start);
-    auto& longest_query = summary.longest_query[datname];
+    std::pair<std::string, std::string> key{datname, app.apply(row.application_name)};
+    auto& longest_query = summary.longest_query[key];
     longest_query = std::max(longest_query, o.query_seconds);
-    auto& longest_transaction = summary.longest_transaction[datname];
+    auto& longest_transaction = summary.longest_transaction[key];
     longest_transaction = std::max(longest_transaction, o.transaction_seconds);
     for (auto threshold_ms : options.long_query_thresholds) {
       double threshold = seconds(threshold_ms);
@@ -80,14 +84,16 @@ LongQuerySummary summarize_long_queries(const ActivitySample& sample,
 Families long_query_families(const LongQuerySummary& s) {
   Families families;
   auto& query = add_gauge(families, "pgpulse_longest_query_seconds",
-                          "Longest running active query (now - query_start), client backends.");
-  for (const auto& [datname, seconds] : s.longest_query) {
-    add_sample(query, {{"datname", datname}}, seconds);
+                          "Longest running active query (now - query_start), client backends, "
+                          "by database and application.");
+  for (const auto& [key, seconds] : s.longest_query) {
+    add_sample(query, {{"datname", key.first}, {"application_name", key.second}}, seconds);
   }
   auto& transaction = add_gauge(families, "pgpulse_longest_transaction_seconds",
-                                "Oldest open transaction (now - xact_start), client backends.");
-  for (const auto& [datname, seconds] : s.longest_transaction) {
-    add_sample(transaction, {{"datname", datname}}, seconds);
+                                "Oldest open transaction (now - xact_start), client backends, by "
+                                "database and application.");
+  for (const auto& [key, seconds] : s.longest_transaction) {
+    add_sample(transaction, {{"datname", key.first}, {"application_name", key.second}}, seconds);
   }
   auto& over = add_gauge(families, "pgpulse_long_queries",
                          "Active queries running longer than threshold_seconds.");
@@ -95,17 +101,19 @@ Families long_query_families(const LongQuerySummary& s) {
     add_sample(over, {{"datname", key.first}, {"threshold_seconds", threshold_label(key.second)}},
                static_cast<double>(count));
   }
-  core::add_folded_values(families, "long_queries", {{"datname", s.folded_datnames}});
+  core::add_folded_values(
+      families, "long_queries",
+      {{"datname", s.folded_datnames}, {"application_name", s.folded_applications}});
   return families;
 }
 
 core::LongQueriesDetails long_query_details(LongQuerySummary summary,
                                             const config::ActivityConfig& options) {
   core::LongQueriesDetails details;
-  for (const auto& [datname, seconds] : summary.longest_query) {
+  for (const auto& [key, seconds] : summary.longest_query) {
     details.longest_query_seconds = std::max(details.longest_query_seconds, seconds);
   }
-  for (const auto& [datname, seconds] : summary.longest_transaction) {
+  for (const auto& [key, seconds] : summary.longest_transaction) {
     details.longest_transaction_seconds = std::max(details.longest_transaction_seconds, seconds);
   }
   for (auto threshold : options.long_query_thresholds) {

@@ -15,11 +15,13 @@ namespace pgpulse::collectors {
 using core::Offender;
 
 struct LongQuerySummary {
-  std::map<std::string, double> longest_query;                    // datname -> seconds
-  std::map<std::string, double> longest_transaction;              // datname -> seconds
+  // (datname, application_name) -> seconds, both labels folded
+  std::map<std::pair<std::string, std::string>, double> longest_query;
+  std::map<std::pair<std::string, std::string>, double> longest_transaction;
   std::map<std::pair<std::string, double>, long> over_threshold;  // (datname, threshold s)
   std::vector<Offender> top;                                      // longest first
   std::size_t folded_datnames = 0;
+  std::size_t folded_applications = 0;
 };
 
 // thresholds, top_n and query_max_length come from the activity config section.

@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
+
+#include "core/time.hpp"
 
 namespace pgpulse::collectors {
 
@@ -67,6 +70,17 @@ SELECT n.nspname, c.relname, p.polname, p.polpermissive, p.polcmd,
 FROM pg_catalog.pg_policy p
 JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace)SQL";
+
+// The settings policies read the tenant from (current_setting('app.current_tenant_id')), so the
+// advice for an unprotected table names the one this database uses.
+const char* const kRlsTenantSettingsSql = R"SQL(
+SELECT DISTINCT m[1]
+FROM pg_catalog.pg_policy p
+CROSS JOIN LATERAL regexp_matches(
+    coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') || ' ' ||
+    coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), ''),
+    'current_setting\(\s*''([^'']+)''', 'g') AS m
+ORDER BY 1 LIMIT 5)SQL";
 
 namespace {
 
@@ -155,12 +169,19 @@ DatabaseScanResult RlsCollector::scan(pg::Connection& connection,
        {PolicyChangeKind::Added, PolicyChangeKind::Removed, PolicyChangeKind::Altered}) {
     state.changes[kind];  // every change label exists from the first scan, at 0
   }
+  double now = core::unix_now();
   if (state.has_baseline) {
     for (const auto& change : diff_policies(state.policies, policies)) {
       state.changes[change.kind] += 1;
+      state.recent.push_back({datname, change.schema, change.table, change.name,
+                              std::string(change_label(change.kind)), now});
       spdlog::warn("RLS policy {} on database {}: policy \"{}\" on table {}.{}",
                    change_label(change.kind), datname, change.name, change.schema, change.table);
     }
+  }
+  double window = std::chrono::duration<double>(options_.drift_window).count();
+  while (!state.recent.empty() && state.recent.front().seen_at_unix < now - window) {
+    state.recent.pop_front();
   }
   state.policies = std::move(policies);
   state.has_baseline = true;
@@ -169,6 +190,15 @@ DatabaseScanResult RlsCollector::scan(pg::Connection& connection,
   result.posture = assess_database(rows, rule_);
   result.tables = rows.size();
   result.changes = state.changes;
+  result.recent_changes.assign(state.recent.begin(), state.recent.end());
+  result.judged = options_.scope == "all" || result.posture.uses_rls;
+  if (result.judged && result.posture.unprotected_tenant_tables > 0 &&
+      result.posture.policies > 0) {
+    // Only when the advice needs it: pg_get_expr() on every policy is this scan's costliest part.
+    auto settings = connection.query(kRlsTenantSettingsSql, interrupter);
+    for (int r = 0; r < settings.rows(); ++r)
+      result.tenant_settings.emplace_back(settings.text(r, 0));
+  }
   result.ok = true;
   return result;
 }
@@ -181,8 +211,10 @@ void RlsCollector::begin_scan(VisitContext& home) {
   for (int r = 0; r < cluster.rows(); ++r) {
     std::string kind(cluster.text(r, kind_column)), name(cluster.text(r, name_column));
     if (kind == "bypass") {
+      bool exempt = std::find(options_.exempt_roles.begin(), options_.exempt_roles.end(), name) !=
+                    options_.exempt_roles.end();
       scan_.bypass_roles.push_back(
-          {name, cluster.boolean(r, super_column) ? "superuser" : "bypassrls"});
+          {name, cluster.boolean(r, super_column) ? "superuser" : "bypassrls", exempt});
     } else {
       scan_.self_superuser = cluster.boolean(r, super_column);
     }

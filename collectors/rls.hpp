@@ -2,6 +2,7 @@
 // The `rls` collector, per database: on each database's visit it reads pg_class/pg_policy/
 // pg_attribute and the table statistics, and reports RLS posture, policy drift, RLS-bypassing
 // roles and seq-scan-heavy tables. A database it cannot read is reported, never skipped.
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ std::vector<std::string> select_databases(const std::vector<std::string>& availa
 extern const char* const kRlsClusterSql;
 extern const char* const kRlsTablesSql;
 extern const char* const kRlsPoliciesSql;
+extern const char* const kRlsTenantSettingsSql;
 
 class RlsCollector : public DatabaseCollector {
  public:
@@ -39,6 +41,7 @@ class RlsCollector : public DatabaseCollector {
     std::vector<PolicyRow> policies;
     ScanCounters counters;
     std::map<PolicyChangeKind, double> changes;
+    std::deque<core::PolicyChangeEvent> recent;  // within rls.drift_window
   };
   DatabaseScanResult scan(pg::Connection& connection, const pg::Interrupter& interrupter,
                           const std::string& datname);

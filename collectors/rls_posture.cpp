@@ -41,7 +41,10 @@ TenantRule::TenantRule(const std::vector<std::string>& table_patterns) {
 }
 
 bool TenantRule::is_tenant(const TableRow& row) const {
-  if (row.has_tenant_column) return true;
+  return row.has_tenant_column || named(row);
+}
+
+bool TenantRule::named(const TableRow& row) const {
   if (patterns_.empty()) return false;  // the usual case: no "schema.table" string to build
   std::string qualified = row.schema + "." + row.table;
   return std::any_of(patterns_.begin(), patterns_.end(), [&](const std::regex& pattern) {
@@ -74,6 +77,7 @@ DatabasePosture assess_database(const std::vector<TableRow>& rows, const TenantR
     auto status = classify(row, tenant);
     ++posture.tables[status];
     posture.policies += row.policies;
+    posture.uses_rls = posture.uses_rls || row.rls_enabled || row.policies > 0 || rule.named(row);
     if (!tenant) continue;
     bool in_force = rls_in_force(status);
     if (!in_force) ++posture.unprotected_tenant_tables;

@@ -43,6 +43,7 @@ class TenantRule {
  public:
   explicit TenantRule(const std::vector<std::string>& table_patterns);
   bool is_tenant(const TableRow& row) const;
+  bool named(const TableRow& row) const;  // matched by a rls.tenant_tables pattern
 
  private:
   std::vector<std::regex> patterns_;
@@ -66,6 +67,8 @@ struct DatabasePosture {
   long policies = 0;
   long unprotected_tenant_tables = 0;      // tenant tables with RLS off, policies or not
   std::vector<TenantTable> tenant_tables;  // unprotected first, then by name
+  // RLS in use: a policy, a table with RLS enabled, or a table rls.tenant_tables names.
+  bool uses_rls = false;
 };
 
 DatabasePosture assess_database(const std::vector<TableRow>& rows, const TenantRule& rule);

@@ -26,8 +26,12 @@ struct ReportFamilies {
                                   "1 when RLS is in force on the tenant table, 0 when not "
                                   "(capped at rls.max_table_series, unprotected first).")),
         ratio(add_gauge(families, "pgpulse_seq_scan_heavy_table_ratio",
-                        "Share of rows read by sequential scans, top seq_scan.top_n tables.")) {}
-  Family &tables, &policies, &unprotected, &changes, &heavy, &scanned, &table_protected, &ratio;
+                        "Share of rows read by sequential scans, top seq_scan.top_n tables.")),
+        in_use(add_gauge(families, "pgpulse_rls_in_use",
+                         "1 when the database uses row-level security (a policy, a table with "
+                         "RLS enabled, or a table rls.tenant_tables names), else 0.")) {}
+  Family &tables, &policies, &unprotected, &changes, &heavy, &scanned, &table_protected, &ratio,
+      &in_use;
 };
 
 }  // namespace
@@ -36,26 +40,36 @@ CollectorOutput rls_report(const ClusterScan& scan, const config::RlsConfig& opt
                            std::size_t label_limit) {
   CollectorOutput output;
   core::RlsDetails details;
+  details.scope = options.scope;
   ReportFamilies f(output.families);
   std::vector<std::pair<std::string, TenantTable>> tenant_tables;
   std::vector<std::pair<std::string, SeqScanCandidate>> candidates;
   for (const auto& s : scan.databases) {
     LabelPairs db{{"datname", s.datname}};
     add_sample(f.scanned, db, s.ok ? 1 : 0);
-    details.databases.push_back({s.datname, s.ok, s.error, s.tables});
+    details.databases.push_back({s.datname, s.ok, s.error, s.tables, s.posture.uses_rls, s.judged,
+                                 s.posture.tenant_tables.size(), s.tenant_settings});
     if (!s.ok) continue;
+    add_sample(f.in_use, db, s.posture.uses_rls ? 1 : 0);
+    details.recent_policy_changes.insert(details.recent_policy_changes.end(),
+                                         s.recent_changes.begin(), s.recent_changes.end());
     for (const auto& [status, count] : s.posture.tables) {
       add_sample(f.tables, {{"datname", s.datname}, {"status", std::string(status_label(status))}},
                  static_cast<double>(count));
     }
     add_sample(f.policies, db, static_cast<double>(s.posture.policies));
-    add_sample(f.unprotected, db, static_cast<double>(s.posture.unprotected_tenant_tables));
+    // Outside rls.scope (a database that never used RLS, scope in_use) tenant tables are not
+    // judged: 0 unprotected, and no per-table series.
+    add_sample(f.unprotected, db,
+               s.judged ? static_cast<double>(s.posture.unprotected_tenant_tables) : 0.0);
     for (const auto& [kind, count] : s.changes) {
       add_sample(f.changes, {{"datname", s.datname}, {"change", std::string(change_label(kind))}},
                  count);
     }
     add_sample(f.heavy, db, static_cast<double>(s.seq_scan.size()));
-    for (const auto& t : s.posture.tenant_tables) tenant_tables.emplace_back(s.datname, t);
+    if (s.judged) {
+      for (const auto& t : s.posture.tenant_tables) tenant_tables.emplace_back(s.datname, t);
+    }
     for (const auto& c : s.seq_scan) candidates.emplace_back(s.datname, c);
   }
   std::stable_sort(tenant_tables.begin(), tenant_tables.end(), [](const auto& a, const auto& b) {
@@ -89,10 +103,12 @@ CollectorOutput rls_report(const ClusterScan& scan, const config::RlsConfig& opt
                        "Login roles that bypass row-level security (superuser or BYPASSRLS)."),
              {}, static_cast<double>(scan.bypass_roles.size()));
   auto& bypasses = add_gauge(output.families, "pgpulse_role_bypasses_rls",
-                             "1 for each login role that bypasses RLS; reason is superuser or "
-                             "bypassrls (at most labels.max_values roles).");
-  for (std::size_t i = 0; i < scan.bypass_roles.size() && i < label_limit; ++i) {
-    const auto& role = scan.bypass_roles[i];
+                             "1 for each login role that bypasses RLS and is not in "
+                             "rls.exempt_roles; reason is superuser or bypassrls (at most "
+                             "labels.max_values roles).");
+  std::size_t shown = 0;
+  for (const auto& role : scan.bypass_roles) {
+    if (role.exempt || shown++ >= label_limit) continue;
     add_sample(bypasses, {{"rolname", role.rolname}, {"reason", role.reason}}, 1);
   }
   details.bypass_roles = scan.bypass_roles;

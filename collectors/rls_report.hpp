@@ -21,6 +21,9 @@ struct DatabaseScanResult {
   std::vector<SeqScanCandidate> seq_scan;
   std::size_t tables = 0;
   std::map<PolicyChangeKind, double> changes;  // policy changes counted since pgpulse started
+  std::vector<core::PolicyChangeEvent> recent_changes;  // within rls.drift_window
+  bool judged = true;                                   // see core::DatabaseScan::judged
+  std::vector<std::string> tenant_settings;
 };
 
 struct ClusterScan {

@@ -79,6 +79,17 @@ struct RlsConfig {
   std::vector<std::string> include_databases;  // empty: every connectable non-template database
   std::vector<std::string> exclude_databases;
   long max_table_series = 500;  // cap of pgpulse_rls_table_protected series per target
+  // Where tenant tables are judged: "in_use" (databases that use RLS somewhere: a policy, or a
+  // table with RLS enabled, or a table rls.tenant_tables names) or "all". Elsewhere a table with
+  // a tenant column is information ("RLS not in use in database x"), not a finding.
+  std::string scope = "in_use";
+  // Roles expected to bypass RLS: the ones PostgreSQL and the managed services create. Others
+  // with superuser or BYPASSRLS are findings.
+  std::vector<std::string> exempt_roles{"postgres",        "rdsadmin",       "rds_superuser",
+                                        "rdsrepladmin",    "cloudsqladmin",  "cloudsqlsuperuser",
+                                        "azure_superuser", "azure_pg_admin", "alloydbadmin"};
+  // How long a removed or altered policy stays a finding (the drift alert's window).
+  Millis drift_window{15 * 60 * 1000};
   SeqScanConfig seq_scan;
   bool operator==(const RlsConfig&) const = default;
 };

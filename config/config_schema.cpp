@@ -300,6 +300,15 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
       "rls.databases.include", "databases the rls collector visits (none: every connectable one)",
       [](Config& c) -> std::vector<std::string>& { return c.rls.include_databases; }, false);
   list(
+      "rls.exempt_roles", "roles expected to bypass RLS (superuser or BYPASSRLS) without a finding",
+      [](Config& c) -> std::vector<std::string>& { return c.rls.exempt_roles; }, false);
+  schema.push_back(
+      choice("rls.scope", "where tenant tables are judged: in_use (databases that use RLS) or all",
+             {"in_use", "all"}, [](Config& c) -> std::string& { return c.rls.scope; }));
+  schema.push_back(duration("rls.drift_window",
+                            "how long a removed or altered RLS policy stays a finding",
+                            Millis{1000}, [](Config& c) -> Millis& { return c.rls.drift_window; }));
+  list(
       "rls.databases.exclude", "databases the rls collector skips",
       [](Config& c) -> std::vector<std::string>& { return c.rls.exclude_databases; }, false);
   schema.push_back(integer("rls.max_table_series", "cap of pgpulse_rls_table_protected series", 0,

@@ -3,8 +3,9 @@
 namespace pgpulse::core {
 
 const std::vector<std::string>& connect_error_reasons() {
-  static const std::vector<std::string> reasons{"refused", "timeout", "auth_failed",
-                                                "too_many_connections", "other"};
+  static const std::vector<std::string> reasons{
+      "refused", "timeout", "auth_failed", "too_many_connections", "role_connection_limit",
+      "other"};
   return reasons;
 }
 
@@ -19,6 +20,14 @@ Families health_families(const TargetHealth& h) {
   for (const auto& reason : connect_error_reasons()) {
     auto it = h.connect_errors.find(reason);
     add_sample(errors, {{"reason", reason}}, it == h.connect_errors.end() ? 0 : it->second);
+  }
+  if (!h.up && !h.last_error_reason.empty()) {
+    // The alerts tell an outage (refused, timeout) from pgpulse's own problem (auth_failed,
+    // role_connection_limit) with this, not with rate(): it is there from the first failure.
+    add_sample(add_gauge(families, "pgpulse_connect_failure_reason",
+                         "1 for the reason of the current failure to connect (or of the lost "
+                         "connection) while pgpulse_up is 0; absent while up."),
+               {{"reason", h.last_error_reason}}, 1);
   }
   if (h.server_version > 0) {
     add_sample(add_gauge(families, "pgpulse_server_version_num",

@@ -15,6 +15,8 @@ std::string_view reason_label(ErrorKind kind) {
       return "auth_failed";
     case ErrorKind::TooManyConnections:
       return "too_many_connections";
+    case ErrorKind::RoleConnectionLimit:
+      return "role_connection_limit";
     case ErrorKind::Terminated:
       return "terminated";
     case ErrorKind::Interrupted:
@@ -36,6 +38,9 @@ bool contains_any(std::string_view text, std::initializer_list<std::string_view>
 ErrorKind classify_connect_message(std::string_view message) {
   // Order matters: "too many clients" arrives as a FATAL from a reachable server, so check the
   // server's own verdicts before socket-level failures.
+  if (contains_any(message, {"too many connections for role"})) {
+    return ErrorKind::RoleConnectionLimit;
+  }
   if (contains_any(message, {"too many clients", "remaining connection slots are reserved",
                              "too many connections for"})) {
     return ErrorKind::TooManyConnections;

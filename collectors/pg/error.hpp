@@ -13,7 +13,9 @@ enum class ErrorKind {
   Refused,             // nothing listens (server down, wrong port or socket)
   Timeout,             // connect or query deadline passed (server hung, network black hole)
   AuthFailed,          // password, pg_hba.conf, unknown role
-  TooManyConnections,  // max_connections or a role/database connection limit reached
+  TooManyConnections,  // max_connections or a database's connection limit reached
+  RoleConnectionLimit,  // the monitoring role's own CONNECTION LIMIT: pgpulse's problem, not
+                        // an outage
   Terminated,          // the server ended the session: pg_terminate_backend, idle_session_timeout
   Interrupted,         // pgpulse is shutting down
   Query,               // the server answered with an SQL error; the connection still works

@@ -19,6 +19,9 @@ struct TrendPoint {
 struct OldestSession {
   std::string name;  // application_name for idle, datname for idle in transaction
   double seconds = 0;
+  // The session itself, so a finding can say whom to end: pg_terminate_backend(pid).
+  int pid = 0;
+  std::string application_name, usename;
 };
 
 struct LeakSuspect {
@@ -40,7 +43,7 @@ struct IdleTrendDetails {
 };
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrendPoint, t, value)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(OldestSession, name, seconds)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(OldestSession, name, seconds, pid, application_name, usename)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LeakSuspect, application_name, growth_per_minute, r2)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(IdleTrendDetails, idle, idle_in_transaction, oldest_idle,
                                    oldest_idle_in_transaction, leaks, exhaustion_eta_seconds,

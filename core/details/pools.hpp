@@ -13,6 +13,14 @@ struct PoolUsage {
   long budget = 0;  // replicas x (pool_size + max_overflow)
   long connections = 0;
   double utilization = 0;  // connections / budget; +Inf (JSON null) for a zero budget in use
+  // A SQLAlchemy pool is per process: the replicas, told apart by their client address, each
+  // against pool_size + max_overflow. Replicas sharing an address count as one.
+  long per_replica_budget = 0;
+  long replicas_seen = 0;      // distinct client addresses among the pool's connections
+  long replicas_at_limit = 0;  // those holding per_replica_budget or more
+  double replica_max_utilization = 0;
+  std::string fullest_replica;  // its client address ("local" for a Unix socket)
+  long fullest_replica_connections = 0;
 };
 
 struct PoolsDetails {
@@ -21,7 +29,10 @@ struct PoolsDetails {
   long usable_connections = 0;
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PoolUsage, name, budget, connections, utilization)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PoolUsage, name, budget, connections, utilization,
+                                   per_replica_budget, replicas_seen, replicas_at_limit,
+                                   replica_max_utilization, fullest_replica,
+                                   fullest_replica_connections)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PoolsDetails, pools, overcommit, usable_connections)
 
 }  // namespace pgpulse::core

@@ -147,9 +147,14 @@ def check_rules():
             problem(f"required alert {name} is missing")
         elif severities and not (seen[name] & severities):
             problem(f"{name}: severity {sorted(seen[name])}, expected one of {sorted(severities)}")
-    for group, rule in all_rules():
-        if rule.get("alert") == "PostgresDown" and duration_seconds(rule.get("for")) != 300:
-            problem("PostgresDown must wait 5 minutes (for: 5m)")
+    # The runbook's escalation: a warning after a minute, the page after 5.
+    down = {rule["labels"]["severity"]: duration_seconds(rule.get("for"))
+            for group, rule in all_rules() if rule.get("alert") == "PostgresDown"}
+    if down != {"warning": 60, "critical": 300}:
+        problem(f"PostgresDown must warn after 1m and page after 5m, not {down}")
+    for name in ("PgpulseAuthenticationFailed", "PgpulseRoleConnectionLimit"):
+        if name not in seen:
+            problem(f"required alert {name} is missing (pgpulse's own login trouble is no outage)")
     print(f"    {len(seen)} alerts, {records} recording rules, each alert with severity, category, "
           "summary, description, runbook_url and a runbook section")
     finish("alerting rules")

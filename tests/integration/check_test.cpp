@@ -82,7 +82,9 @@ TEST_CASE("check reports connection exhaustion as critical and names the holders
   CHECK(result.output.find("next: psql -c") != std::string::npos);
 }
 
-TEST_CASE("check flags a long query and a blocked query", "[check]") {
+// The severities come from the shipped alert thresholds (analysis/thresholds.cpp, checked against
+// alerts.yml by a unit test): a 3-second query and a 2-second lock wait are named, not flagged.
+TEST_CASE("check names a long query and a blocked query with their pids", "[check]") {
   Session admin(TestDatabase::dsn());
   admin.exec("DROP TABLE IF EXISTS it_check_lock; CREATE TABLE it_check_lock (id int)");
   Session sleeper(TestDatabase::dsn("application_name=it-check-sleeper"));
@@ -100,31 +102,75 @@ TEST_CASE("check flags a long query and a blocked query", "[check]") {
       "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = "
       "'it-check-sleeper'");
   INFO(result.output);
-  CHECK(result.code == 1);
-  CHECK(severity(result.json, "queries_and_locks") == "warning");
+  CHECK(result.code == 0);
+  CHECK(severity(result.json, "queries_and_locks") == "ok");  // below PostgresQueriesBlocked's 30s
   auto text = finding(result.json, "queries_and_locks");
   CHECK(text.find("1 backends blocked on locks") != std::string::npos);
   CHECK(text.find("root blocker pid(s) " + std::to_string(holder.backend_pid())) !=
         std::string::npos);
-  CHECK(text.find("SELECT pg_sleep(?)") != std::string::npos);
+  CHECK(text.find("longest query 3s") != std::string::npos);
   admin.exec("DROP TABLE it_check_lock");
 }
 
-TEST_CASE("check reports an unprotected tenant table as critical", "[check]") {
+TEST_CASE("check reports an unprotected tenant table as critical where RLS is in use", "[check]") {
   Session admin(TestDatabase::dsn());
   admin.exec(
-      "DROP TABLE IF EXISTS it_tenant_orders; CREATE TABLE it_tenant_orders (id int, tenant_id "
-      "int)");
+      "DROP TABLE IF EXISTS it_tenant_orders, it_tenant_users; "
+      "CREATE TABLE it_tenant_orders (id int, tenant_id int); "
+      "CREATE TABLE it_tenant_users (id int, tenant_id int); "
+      "ALTER TABLE it_tenant_users ENABLE ROW LEVEL SECURITY; "
+      "CREATE POLICY isolation ON it_tenant_users "
+      "  USING (tenant_id = current_setting('app.current_tenant_id')::int)");
   auto result = check({"--dsn", monitor_dsn()});
-  admin.exec("DROP TABLE it_tenant_orders");
+  admin.exec("DROP TABLE it_tenant_orders, it_tenant_users");
   INFO(result.output);
   CHECK(result.code == 2);
   CHECK(severity(result.json, "rls") == "critical");
   CHECK(finding(result.json, "rls").find("postgres:public.it_tenant_orders (unprotected)") !=
         std::string::npos);
+  // The advice names the setting this database's own policies use.
+  CHECK(result.output.find("current_setting('app.current_tenant_id')") != std::string::npos);
 }
 
-TEST_CASE("check reports the database down and a wrong password as critical", "[check][faults]") {
+TEST_CASE("check: a tenant column in a database that never used RLS is information, exit 0",
+          "[check]") {
+  Session admin(TestDatabase::dsn());
+  admin.exec(
+      "DROP TABLE IF EXISTS it_quiet_orders; CREATE TABLE it_quiet_orders (id int, tenant_id int)");
+  auto in_use = check({"--dsn", monitor_dsn()});
+  auto all = check({"--dsn", monitor_dsn(), "--rls.scope", "all"});
+  admin.exec("DROP TABLE it_quiet_orders");
+  INFO(in_use.output);
+  CHECK(in_use.code == 0);
+  CHECK(severity(in_use.json, "rls") == "ok");
+  CHECK(finding(in_use.json, "rls").find("RLS not in use in database(s) postgres") !=
+        std::string::npos);
+  CHECK(all.code == 2);  // rls.scope all judges it
+}
+
+TEST_CASE("check: a database pgpulse may not connect to makes RLS unknown, never all-clear",
+          "[check][rls]") {
+  Session admin(TestDatabase::dsn());
+  admin.exec("DROP DATABASE IF EXISTS it_check_closed WITH (FORCE)");
+  admin.exec("CREATE DATABASE it_check_closed");
+  {
+    Session closed(TestDatabase::dsn("dbname=it_check_closed"));
+    closed.exec(
+        "CREATE TABLE tickets (id int, tenant_id int); CREATE TABLE users (id int, tenant_id "
+        "int); ALTER TABLE users ENABLE ROW LEVEL SECURITY");
+  }
+  admin.exec("REVOKE CONNECT ON DATABASE it_check_closed FROM PUBLIC");
+  auto result = check({"--dsn", monitor_dsn()});
+  admin.exec("DROP DATABASE it_check_closed WITH (FORCE)");
+  INFO(result.output);
+  CHECK(result.code == 1);
+  CHECK(severity(result.json, "rls") == "warning");
+  CHECK(finding(result.json, "rls").find("unknown for it_check_closed: ") != std::string::npos);
+  CHECK(finding(result.json, "rls").find("in force on every tenant table") == std::string::npos);
+}
+
+TEST_CASE("check: the database down is critical; a wrong monitoring password is no outage",
+          "[check][faults]") {
   auto dsn = monitor_dsn();
   TestDatabase::control("stop");
   auto down = check({"--dsn", dsn});
@@ -142,9 +188,9 @@ TEST_CASE("check reports the database down and a wrong password as critical", "[
   auto wrong = write_temp_file("check-wrong-pw", "wrong\n");
   auto auth = check({"--dsn", TestDatabase::dsn("user=it_check_pw"), "--password-file", wrong});
   INFO(auth.output);
-  CHECK(auth.code == 2);
-  CHECK(severity(auth.json, "health") == "ok");  // the server answered
-  CHECK(severity(auth.json, "connectivity") == "critical");
+  CHECK(auth.code == 1);                              // unknown, not an outage
+  CHECK(severity(auth.json, "health") == "warning");  // the server answered: health unknown
+  CHECK(severity(auth.json, "connectivity") == "warning");
   CHECK(finding(auth.json, "connectivity") == "cannot connect: auth_failed");
   admin.exec("DROP ROLE it_check_pw");
 }

@@ -74,7 +74,8 @@ TEST_CASE("pg_sleep shows in the longest-query gauge the threshold counts and /a
   bool seen = eventually(
       [&] {
         return pgpulse.scrape()
-                   .value("pgpulse_longest_query_seconds", {{"datname", "postgres"}})
+                   .value("pgpulse_longest_query_seconds",
+                          {{"datname", "postgres"}, {"application_name", "it-sleeper"}})
                    .value_or(0) >= 3;
       },
       15s);
@@ -88,9 +89,10 @@ TEST_CASE("pg_sleep shows in the longest-query gauge the threshold counts and /a
                      {{"datname", "postgres"}, {"threshold_seconds", "2"}}) >= 1);
   CHECK(scrape.value("pgpulse_long_queries",
                      {{"datname", "postgres"}, {"threshold_seconds", "3600"}}) == 0);
-  CHECK(
-      scrape.value("pgpulse_longest_transaction_seconds", {{"datname", "postgres"}}).value_or(0) >=
-      3);
+  CHECK(scrape
+            .value("pgpulse_longest_transaction_seconds",
+                   {{"datname", "postgres"}, {"application_name", "it-sleeper"}})
+            .value_or(0) >= 3);
   bool listed = false;
   for (const auto& o : offenders) {
     if (o["application_name"] == "it-sleeper") {
@@ -113,7 +115,8 @@ TEST_CASE("a transaction left open shows its idle-in-transaction age", "[signals
   CHECK(eventually(
       [&] {
         return pgpulse.scrape()
-                   .value("pgpulse_idle_in_transaction_max_age_seconds", {{"datname", "postgres"}})
+                   .value("pgpulse_idle_in_transaction_max_age_seconds",
+                          {{"datname", "postgres"}, {"application_name", "it-forgotten"}})
                    .value_or(0) >= 3;
       },
       15s));

@@ -56,7 +56,12 @@ TEST_CASE("idle counts and ages by application, role and database") {
   CHECK(c.idle.at({"web", "web"}) == 2);
   CHECK(c.idle_in_transaction.at({"celery", "worker"}) == 2);
   CHECK(c.idle_max_age.at("web") == 300);
-  CHECK(c.idle_in_transaction_max_age.at("jobs") == 90);
+  CHECK(c.idle_in_transaction_max_age.at({"jobs", "celery"}) == 90);
+  REQUIRE(c.oldest_idle_in_transaction.has_value());  // who to end, by pid
+  CHECK(c.oldest_idle_in_transaction->pid == 4);
+  CHECK(c.oldest_idle_in_transaction->application_name == "celery");
+  CHECK(c.oldest_idle_in_transaction->seconds == 90);
+  CHECK(c.oldest_idle->pid == 2);
   CHECK(c.idle_by_application.at("web") == 2);
   CHECK(c.idle_by_application.at("celery") == 2);
   CHECK(c.idle_max_age.count("pgpulse") == 0);
@@ -131,9 +136,10 @@ TEST_CASE("long queries and transactions per database with threshold counts") {
   pgpulse::config::ActivityConfig options;
   options.top_n = 2;
   auto summary = summarize_long_queries(s, options, 50);
-  CHECK(summary.longest_query.at("app") == 400);
-  CHECK(summary.longest_query.at("other_db") == 1);
-  CHECK(summary.longest_transaction.at("app") == 602);
+  CHECK(summary.longest_query.at({"app", "web"}) == 400);
+  CHECK(summary.longest_query.at({"app", "batch"}) == 0);
+  CHECK(summary.longest_query.at({"other_db", "web"}) == 1);
+  CHECK(summary.longest_transaction.at({"app", "batch"}) == 602);
   CHECK(summary.over_threshold.at({"app", 30}) == 2);
   CHECK(summary.over_threshold.at({"app", 300}) == 1);
   CHECK(summary.over_threshold.at({"other_db", 30}) == 0);

@@ -85,7 +85,7 @@ Fixture healthy() {
       collectors::summarize_long_queries(sample, activity, 50), activity);
   f.locks = collectors::summarize_locks(sample, {}, 50, 200).details;
   collectors::ClusterScan scan;
-  scan.bypass_roles = {{"postgres", "superuser"}};
+  scan.bypass_roles = {{"postgres", "superuser", true}};
   collectors::DatabaseScanResult app;
   app.datname = "app";
   app.ok = true;
@@ -115,7 +115,9 @@ TEST_CASE("a healthy target passes every runbook step in order") {
   std::vector<std::string> order;
   for (const auto& s : report.steps) order.push_back(s.id);
   CHECK(order == std::vector<std::string>{"health", "connectivity", "connections", "idle",
-                                          "queries_and_locks", "pools", "rls"});
+                                          "queries_and_locks", "pools", "rls", "monitoring"});
+  CHECK(step(report, "rls").finding ==
+        "RLS is in force on every tenant table judged in the 1 database(s) scanned");
   CHECK(step(report, "connections").finding ==
         "10 of 97 usable slots in use (saturation 0.10); by application: web 9; by role: app 9");
   CHECK(exit_code_for({report}) == 0);
@@ -144,14 +146,24 @@ TEST_CASE("a database that does not answer is critical and the rest is skipped")
   CHECK(report.verdict == Severity::Critical);
 }
 
-TEST_CASE("a wrong password: the server is up but we cannot connect") {
-  auto input = healthy();
-  input.health.up = false;
-  input.health.last_error_reason = "auth_failed";
-  auto report = diagnose(input);
-  CHECK(step(report, "health").severity == Severity::Ok);
-  CHECK(step(report, "connectivity").severity == Severity::Critical);
-  CHECK(step(report, "connectivity").action.find("pg_hba.conf") != std::string::npos);
+TEST_CASE(
+    "a wrong monitoring password or role limit is pgpulse's problem: unknown, not an outage") {
+  for (const auto* reason : {"auth_failed", "role_connection_limit"}) {
+    auto input = healthy();
+    input.health.up = false;
+    input.health.last_error_reason = reason;
+    auto report = diagnose(input);
+    INFO(reason);
+    CHECK(step(report, "health").severity == Severity::Warning);
+    CHECK(step(report, "health").finding.rfind("unknown:", 0) == 0);
+    CHECK(step(report, "connectivity").severity == Severity::Warning);
+    CHECK(step(report, "connectivity").action.find("not an outage") != std::string::npos);
+    CHECK(exit_code_for({report}) == 1);
+  }
+  auto full = healthy();  // the server itself refusing everyone is an outage for the apps
+  full.health.up = false;
+  full.health.last_error_reason = "too_many_connections";
+  CHECK(step(diagnose(full), "connectivity").severity == Severity::Critical);
 }
 
 TEST_CASE("leaks, old idle transactions and the exhaustion forecast") {
@@ -160,19 +172,36 @@ TEST_CASE("leaks, old idle transactions and the exhaustion forecast") {
   CHECK(step(diagnose(input), "idle").severity == Severity::Warning);
   CHECK(step(diagnose(input), "idle").finding.find("leak suspected in celery (+2.50") !=
         std::string::npos);
-  input.idle.exhaustion_eta_seconds = 1200.0;
-  CHECK(step(diagnose(input), "idle").severity == Severity::Critical);
+  CHECK(step(diagnose(input), "idle").action.find("does not return connections") !=
+        std::string::npos);
+  input.idle.exhaustion_eta_seconds = 1200.0;  // warning, as PostgresConnectionExhaustionForecast
+  CHECK(step(diagnose(input), "idle").severity == Severity::Warning);
+  // Growth without a leaking application is a budget problem, not a leak.
+  auto growth = healthy();
+  growth.idle.exhaustion_eta_seconds = 1200.0;
+  auto growing = step(diagnose(growth), "idle");
+  CHECK(growing.severity == Severity::Warning);
+  CHECK(growing.action.find("does not return connections") == std::string::npos);
+  CHECK(growing.action.find("pool budget") != std::string::npos);
+  growth.idle.exhaustion_eta_seconds = 0.0;  // already full: the connections step says so
+  CHECK(step(diagnose(growth), "idle").finding.find("runs out of slots") == std::string::npos);
   auto tx = healthy();
-  tx.idle.oldest_idle_in_transaction = OldestSession{"app", 400.0};
-  CHECK(step(diagnose(tx), "idle").severity == Severity::Warning);
+  tx.idle.oldest_idle_in_transaction = OldestSession{"app", 400.0, 7295, "celery", "worker"};
+  auto stuck = step(diagnose(tx), "idle");
+  CHECK(stuck.severity == Severity::Warning);
+  CHECK(stuck.finding.find("oldest idle transaction 6m40s (database app, pid 7295, celery)") !=
+        std::string::npos);
+  CHECK(stuck.action.find("SELECT pg_terminate_backend(7295)") != std::string::npos);
+  tx.idle.oldest_idle_in_transaction = OldestSession{"app", 2000.0, 7295, "celery", "worker"};
+  CHECK(step(diagnose(tx), "idle").severity == Severity::Critical);
 }
 
-TEST_CASE("long queries follow the largest configured threshold and locks escalate with the wait") {
+TEST_CASE("long queries and locks are judged as the shipped alert rules judge them") {
   auto input = healthy();
   input.queries.longest_query_seconds = 301.0;
   CHECK(step(diagnose(input), "queries_and_locks").severity == Severity::Warning);
-  input.queries.thresholds_seconds = {5, 600};
-  CHECK(step(diagnose(input), "queries_and_locks").severity == Severity::Ok);
+  input.queries.longest_query_seconds = 1801.0;
+  CHECK(step(diagnose(input), "queries_and_locks").severity == Severity::Critical);
   auto locks = healthy();
   locks.locks.blocked = 2;
   locks.locks.max_wait_seconds = 10.0;
@@ -180,26 +209,101 @@ TEST_CASE("long queries follow the largest configured threshold and locks escala
   root.pid = 4242;
   locks.locks.blocking_tree = {root};
   auto s = step(diagnose(locks), "queries_and_locks");
-  CHECK(s.severity == Severity::Warning);
+  CHECK(s.severity == Severity::Ok);  // PostgresQueriesBlocked waits for 30 s of waiting
   CHECK(s.finding.find("2 backends blocked on locks for up to 10s, root blocker pid(s) 4242") !=
         std::string::npos);
-  locks.locks.max_wait_seconds = 90.0;
+  locks.locks.max_wait_seconds = 90.0;  // a long wait of two: the warning, as the rule
+  CHECK(step(diagnose(locks), "queries_and_locks").severity == Severity::Warning);
+  locks.locks.blocked = 12;  // the pile-up: critical
   CHECK(step(diagnose(locks), "queries_and_locks").severity == Severity::Critical);
 }
 
 TEST_CASE("pool budgets and RLS findings") {
   auto input = healthy();
-  input.pools = PoolsDetails{{{"web", 10, 12, 1.2}}, 1.3, 97};
+  PoolUsage web;
+  web.name = "web";
+  web.budget = 10;
+  web.connections = 12;
+  web.utilization = 1.2;
+  input.pools = PoolsDetails{{web}, 1.3, 97};
   auto pools = step(diagnose(input), "pools");
   CHECK(pools.severity == Severity::Warning);
   CHECK(pools.finding.find("web holds 12 connections, over its budget of 10") != std::string::npos);
   input.rls.unprotected_tenant_tables = {{"app", "public", "invoices", "unprotected"}};
+  input.rls.databases[0].tenant_settings = {"app.current_tenant_id"};
   auto rls = step(diagnose(input), "rls");
   CHECK(rls.severity == Severity::Critical);
   CHECK(rls.finding == "1 tenant table(s) without RLS in force: app:public.invoices (unprotected)");
+  // The advice names the setting this database's policies use.
+  CHECK(rls.action.find("current_setting('app.current_tenant_id')") != std::string::npos);
+  CHECK(rls.action.find("public.invoices") != std::string::npos);
   input.rls.unprotected_tenant_tables.clear();
-  input.rls.bypass_roles.push_back({"etl", "bypassrls"});
+  input.rls.bypass_roles.push_back({"etl", "bypassrls", false});
   CHECK(step(diagnose(input), "rls").severity == Severity::Warning);
+}
+
+TEST_CASE("one replica at its pool limit is a finding even when the summed budget fits") {
+  auto input = healthy();
+  PoolUsage api;
+  api.name = "api";
+  api.budget = 30;  // 3 replicas x (5 + 5)
+  api.connections = 14;
+  api.utilization = 14.0 / 30;
+  api.per_replica_budget = 10;
+  api.replicas_seen = 3;
+  api.replicas_at_limit = 1;
+  api.replica_max_utilization = 1.0;
+  api.fullest_replica = "127.0.0.3";
+  api.fullest_replica_connections = 10;
+  input.pools = PoolsDetails{{api}, 0.3, 97};
+  auto pools = step(diagnose(input), "pools");
+  CHECK(pools.severity == Severity::Warning);
+  CHECK(pools.finding.find("1 replica(s) of api at their own pool limit") != std::string::npos);
+  CHECK(pools.finding.find("127.0.0.3 holds 10") != std::string::npos);
+}
+
+TEST_CASE("RLS: a database that cannot be scanned makes the verdict unknown, never all-clear") {
+  auto input = healthy();
+  DatabaseScan locked_out;
+  locked_out.datname = "locked_out";
+  locked_out.error = "permission denied for database";
+  input.rls.databases.push_back(locked_out);
+  auto rls = step(diagnose(input), "rls");
+  CHECK(rls.severity == Severity::Warning);
+  CHECK(rls.finding.find("unknown for locked_out: permission denied") != std::string::npos);
+  CHECK(rls.finding.find("in force on every tenant table") == std::string::npos);
+  CHECK(exit_code_for({diagnose(input)}) == 1);
+}
+
+TEST_CASE("RLS: a removed policy is a finding naming table and policy for the drift window") {
+  auto input = healthy();
+  input.rls.recent_policy_changes = {
+      {"app", "public", "tickets", "tenant_isolation", "removed", kNow - 120}};
+  auto in = input.input();
+  in.now_unix = kNow;
+  auto rls = step(pgpulse::analysis::diagnose(in), "rls");
+  CHECK(rls.severity == Severity::Warning);
+  CHECK(rls.finding.find("policy \"tenant_isolation\" on app:public.tickets removed 2m0s ago") !=
+        std::string::npos);
+}
+
+TEST_CASE("RLS not in use in a database is information; a superuser pgpulse changes no verdict") {
+  auto input = healthy();
+  DatabaseScan quiet;
+  quiet.datname = "quiet";
+  quiet.ok = true;
+  quiet.judged = false;
+  quiet.tenant_tables = 3;
+  input.rls.databases.push_back(quiet);
+  input.rls.monitoring_role_superuser = true;
+  auto report = diagnose(input);
+  CHECK(report.verdict == Severity::Ok);
+  CHECK(exit_code_for({report}) == 0);
+  CHECK(step(report, "rls").finding.find("RLS not in use in database(s) quiet") !=
+        std::string::npos);
+  CHECK(step(report, "monitoring").severity == Severity::Info);
+  CHECK(report_text({report}, false).find("[INFO] 8. How pgpulse connects: as a superuser") !=
+        std::string::npos);
 }
 
 TEST_CASE("reports render as JSON and as text with colours only on request") {

@@ -27,7 +27,7 @@ TEST_CASE("connection failures are classified from libpq's messages") {
       {"FATAL:  sorry, too many clients already", ErrorKind::TooManyConnections},
       {"FATAL:  remaining connection slots are reserved for non-replication superuser connections",
        ErrorKind::TooManyConnections},
-      {"FATAL:  too many connections for role \"app\"", ErrorKind::TooManyConnections},
+      {"FATAL:  too many connections for role \"app\"", ErrorKind::RoleConnectionLimit},
       {"could not translate host name \"nope\" to address: Name or service not known",
        ErrorKind::Other},
       {"FATAL:  database \"nope\" does not exist", ErrorKind::Other},
@@ -70,6 +70,16 @@ TEST_CASE("backoff grows exponentially - is capped and jittered within half to f
     CHECK(backoff_delay(failures, initial, cap, 1.0) == cap);
     CHECK(backoff_delay(failures, initial, cap, 0.0) == cap / 2);
   }
+}
+
+TEST_CASE("the monitoring role's own connection limit is told from a full server") {
+  CHECK(classify_connect_message("FATAL:  too many connections for role \"pgpulse\"") ==
+        ErrorKind::RoleConnectionLimit);
+  CHECK(classify_connect_message("FATAL:  sorry, too many clients already") ==
+        ErrorKind::TooManyConnections);
+  CHECK(classify_connect_message("FATAL:  too many connections for database \"app\"") ==
+        ErrorKind::TooManyConnections);
+  CHECK(reason_label(ErrorKind::RoleConnectionLimit) == "role_connection_limit");
 }
 
 TEST_CASE("connect errors lose every secret and every fragment of one") {

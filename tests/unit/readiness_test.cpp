@@ -96,7 +96,7 @@ TEST_CASE("health series: up - every connect error reason from zero - per-collec
   };
   CHECK(find("pgpulse_up").metric.at(0).gauge.value == 1);
   const auto& errors = find("pgpulse_connect_errors_total");
-  CHECK(errors.metric.size() == 5);
+  CHECK(errors.metric.size() == 6);
   CHECK(errors.metric.at(0).counter.value == 2);
   CHECK(find("pgpulse_collector_last_success_timestamp_seconds").metric.at(0).gauge.value == 990);
   // round trip through the JSON /readyz reads
