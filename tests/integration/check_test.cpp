@@ -57,7 +57,7 @@ std::string finding(const nlohmann::json& report, const std::string& step_id) {
 
 }  // namespace
 
-TEST_CASE("check on a healthy server exits 0 with every step ok", "[check]") {
+TEST_CASE("check on a healthy server exits 0 with every step ok", "[check][matrix]") {
   auto result = check({"--dsn", monitor_dsn()});
   INFO(result.output);
   CHECK(result.code == 0);
@@ -68,7 +68,8 @@ TEST_CASE("check on a healthy server exits 0 with every step ok", "[check]") {
   CHECK(result.output.find("\033[") == std::string::npos);  // not a terminal: no colours
 }
 
-TEST_CASE("check reports connection exhaustion as critical and names the holders", "[check]") {
+TEST_CASE("check reports connection exhaustion as critical and names the holders",
+          "[check][matrix]") {
   auto dsn = monitor_dsn();
   std::vector<Session> held;
   for (int i = 0; i < 92; ++i) held.emplace_back(TestDatabase::dsn("application_name=it-hog"));
@@ -82,7 +83,7 @@ TEST_CASE("check reports connection exhaustion as critical and names the holders
   CHECK(result.output.find("next: psql -c") != std::string::npos);
 }
 
-TEST_CASE("check flags a long query and a blocked query", "[check]") {
+TEST_CASE("check flags a long query and a blocked query", "[check][matrix]") {
   Session admin(TestDatabase::dsn());
   admin.exec("DROP TABLE IF EXISTS it_check_lock; CREATE TABLE it_check_lock (id int)");
   Session sleeper(TestDatabase::dsn("application_name=it-check-sleeper"));
@@ -110,7 +111,7 @@ TEST_CASE("check flags a long query and a blocked query", "[check]") {
   admin.exec("DROP TABLE it_check_lock");
 }
 
-TEST_CASE("check reports an unprotected tenant table as critical", "[check]") {
+TEST_CASE("check reports an unprotected tenant table as critical", "[check][matrix]") {
   Session admin(TestDatabase::dsn());
   admin.exec(
       "DROP TABLE IF EXISTS it_tenant_orders; CREATE TABLE it_tenant_orders (id int, tenant_id "
@@ -124,7 +125,8 @@ TEST_CASE("check reports an unprotected tenant table as critical", "[check]") {
         std::string::npos);
 }
 
-TEST_CASE("check reports the database down and a wrong password as critical", "[check][faults]") {
+TEST_CASE("check reports the database down and a wrong password as critical",
+          "[check][faults][matrix]") {
   auto dsn = monitor_dsn();
   TestDatabase::control("stop");
   auto down = check({"--dsn", dsn});

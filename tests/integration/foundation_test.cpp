@@ -30,7 +30,7 @@ bool promtool_accepts(const std::string& body) {
 
 }  // namespace
 
-TEST_CASE("pgpulse connects - reports the server and passes promtool", "[foundation]") {
+TEST_CASE("pgpulse connects - reports the server and passes promtool", "[foundation][matrix]") {
   PgpulseProcess pgpulse(fast());
   REQUIRE(eventually(
       [&] {
@@ -58,7 +58,8 @@ TEST_CASE("pgpulse connects - reports the server and passes promtool", "[foundat
   CHECK_FALSE(scrape.value("pgpulse_connections", {{"application_name", "pgpulse"}}).has_value());
 }
 
-TEST_CASE("held client connections move the counts and the saturation ratio", "[foundation]") {
+TEST_CASE("held client connections move the counts and the saturation ratio",
+          "[foundation][matrix]") {
   PgpulseProcess pgpulse(fast());
   REQUIRE(eventually([&] { return pgpulse.scrape().value("pgpulse_up") == 1; }, 10s));
   double before = pgpulse.scrape().value("pgpulse_connection_saturation_ratio").value();
@@ -82,7 +83,7 @@ TEST_CASE("held client connections move the counts and the saturation ratio", "[
   CHECK(eventually([&] { return !idle().has_value(); }, 10s));
 }
 
-TEST_CASE("database and role connection limits get saturation ratios", "[foundation]") {
+TEST_CASE("database and role connection limits get saturation ratios", "[foundation][matrix]") {
   Session admin(TestDatabase::dsn());
   admin.exec("DROP ROLE IF EXISTS it_limited");
   admin.exec("CREATE ROLE it_limited LOGIN CONNECTION LIMIT 4");
@@ -100,7 +101,8 @@ TEST_CASE("database and role connection limits get saturation ratios", "[foundat
   admin.exec("DROP ROLE it_limited");
 }
 
-TEST_CASE("labels past the limit fold into other - and the folding is counted", "[foundation]") {
+TEST_CASE("labels past the limit fold into other - and the folding is counted",
+          "[foundation][matrix]") {
   PgpulseProcess pgpulse(fast({"--labels.max-values", "2"}));
   std::vector<Session> held;
   for (int i = 0; i < 5; ++i) {
@@ -117,7 +119,7 @@ TEST_CASE("labels past the limit fold into other - and the folding is counted", 
   CHECK(promtool_accepts(scrape.text()));
 }
 
-TEST_CASE("hostile application names stay valid exposition text", "[foundation]") {
+TEST_CASE("hostile application names stay valid exposition text", "[foundation][matrix]") {
   PgpulseProcess pgpulse(fast());
   Session hostile(TestDatabase::dsn());
   hostile.exec("SET application_name = 'quote\" back\\ new\nline " + std::string(80, 'x') + "'");

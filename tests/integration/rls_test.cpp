@@ -26,7 +26,7 @@ double value(const Scrape& scrape, const std::string& name,
 }  // namespace
 
 TEST_CASE("RLS statuses across two databases and their changes move the gauges and counters",
-          "[rls]") {
+          "[rls][matrix]") {
   Session admin(TestDatabase::dsn());
   recreate_database(admin, "it_rls_a");
   recreate_database(admin, "it_rls_b");
@@ -131,7 +131,7 @@ TEST_CASE("RLS statuses across two databases and their changes move the gauges a
 }
 
 TEST_CASE("a large table read by sequential scans is a missing-index candidate",
-          "[rls][seq_scan]") {
+          "[rls][seq_scan][matrix]") {
   Session admin(TestDatabase::dsn());
   recreate_database(admin, "it_seq");
   Session db(dsn_for("it_seq"));

@@ -33,7 +33,7 @@ void cancel_backends(const std::string& application_name) {
 
 }  // namespace
 
-TEST_CASE("a leaking application is flagged and a steady pool is not", "[signals][idle]") {
+TEST_CASE("a leaking application is flagged and a steady pool is not", "[signals][idle][matrix]") {
   PgpulseProcess pgpulse(
       fast({"--idle-trend.window", "20s", "--idle-trend.min-growth-per-minute", "6"}));
   std::vector<Session> steady, leaky;
@@ -67,7 +67,7 @@ TEST_CASE("a leaking application is flagged and a steady pool is not", "[signals
 }
 
 TEST_CASE("pg_sleep shows in the longest-query gauge the threshold counts and /activity",
-          "[signals][long_queries]") {
+          "[signals][long_queries][matrix]") {
   PgpulseProcess pgpulse(fast({"--long-queries.thresholds", "1s,2s,1h"}));
   Session sleeper(TestDatabase::dsn("application_name=it-sleeper"));
   sleeper.send("SELECT pg_sleep(60) /* customer 'alice@example.com' */");
@@ -105,7 +105,7 @@ TEST_CASE("pg_sleep shows in the longest-query gauge the threshold counts and /a
   CHECK(scrape.text().find("pg_sleep") == std::string::npos);  // query text never in labels
 }
 
-TEST_CASE("a transaction left open shows its idle-in-transaction age", "[signals][idle]") {
+TEST_CASE("a transaction left open shows its idle-in-transaction age", "[signals][idle][matrix]") {
   PgpulseProcess pgpulse(fast());
   Session forgotten(TestDatabase::dsn("application_name=it-forgotten"));
   forgotten.exec("BEGIN");
@@ -123,7 +123,7 @@ TEST_CASE("a transaction left open shows its idle-in-transaction age", "[signals
 }
 
 TEST_CASE("a LOCK TABLE with two waiters gives blocked 2 and one root blocker with its tree",
-          "[signals][locks]") {
+          "[signals][locks][matrix]") {
   Session admin(TestDatabase::dsn());
   admin.exec("DROP TABLE IF EXISTS it_locked; CREATE TABLE it_locked (id int)");
   PgpulseProcess pgpulse(fast());
@@ -162,7 +162,8 @@ TEST_CASE("a LOCK TABLE with two waiters gives blocked 2 and one root blocker wi
   admin.exec("DROP TABLE it_locked");
 }
 
-TEST_CASE("pool budgets from a config file produce the documented ratios", "[signals][pools]") {
+TEST_CASE("pool budgets from a config file produce the documented ratios",
+          "[signals][pools][matrix]") {
   auto path = write_temp_file("pools.yml",
                               "interval: 1s\n"
                               "targets:\n  - name: main\n    dsn: " +
