@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs, builds and runs every test: unit tests, integration tests against a throwaway
-# PostgreSQL started here on a free port (stopped on exit, whatever happens), the deploy files
-# against real Prometheus and Alertmanager, then the fuzz targets for a bounded time and the unit
-# and integration tests again under ASan/UBSan/LSan and TSan. CI runs exactly this.
+# PostgreSQL 15 started here on a free port (stopped on exit, whatever happens), the integration
+# tests tagged [matrix] against each other supported major (13, 14, 16, 17, 18; one throwaway
+# server at a time, from scripts/pg_versions.sh), the deploy files against real Prometheus and
+# Alertmanager, then the fuzz targets for a bounded time and the unit and integration tests again
+# under ASan/UBSan/LSan and TSan. CI runs exactly this.
 #
 #   scripts/test.sh
 #   PGPULSE_QUICK_TESTS=1 scripts/test.sh    while developing: skips fuzzing and sanitizers
+#   PGPULSE_PG_MAJORS="13 18" scripts/test.sh   the other majors to test (default 13 14 16 17 18;
+#                                            empty skips them)
 #   FUZZ_SECONDS=300 scripts/test.sh         fuzz longer (default 30 s per target)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +22,14 @@ echo "==> unit tests (at ${SECONDS}s)"
 (cd build && ctest -L unit --output-on-failure -j"$(nproc)")
 
 pgdir=$(mktemp -d /tmp/pgpulse-test-pg.XXXXXX)
+matrix_dirs=()   # the other majors' servers (each stopped and removed once tested)
 cleanup() {
-  "$root/scripts/pg_test_server.sh" stop "$pgdir" || true
-  rm -rf "$pgdir"
+  local dir
+  for dir in "$pgdir" "${matrix_dirs[@]}"; do
+    [ -d "$dir" ] || continue
+    "$root/scripts/pg_test_server.sh" stop "$dir" || true
+    rm -rf "$dir"
+  done
 }
 trap cleanup EXIT
 echo "==> starting a test PostgreSQL in $pgdir (at ${SECONDS}s)"
@@ -28,8 +37,60 @@ scripts/pg_test_server.sh start "$pgdir"
 # shellcheck disable=SC1091
 . "$pgdir/env"
 
-echo "==> integration tests (at ${SECONDS}s)"
+echo "==> integration tests on PostgreSQL 15 (at ${SECONDS}s)"
 (cd build && ctest -L integration --output-on-failure)
+
+# One other major: a throwaway server of its own, the [matrix] tests (tests/CMakeLists.txt) with
+# its env in a subshell (15's stays for the phases below), then stopped and removed. Called as an
+# `if` condition, where set -e does not apply: every step checks for itself.
+matrix_major() {
+  local major=$1 dir bin rc=0
+  dir=$(mktemp -d "/tmp/pgpulse-test-pg$major.XXXXXX") || return 1
+  matrix_dirs+=("$dir")
+  bin=$(scripts/pg_versions.sh bindir "$major") || return 1
+  PG_BIN=$bin scripts/pg_test_server.sh start "$dir" || return 1
+  # shellcheck disable=SC1091
+  (
+    . "$dir/env" &&
+      if [ "$PGPULSE_TEST_PGMAJOR" != "$major" ]; then
+        echo "!! $dir runs PostgreSQL $PGPULSE_TEST_PGMAJOR, not $major" >&2
+        exit 1
+      fi &&
+      cd build && ctest -L matrix --output-on-failure
+  ) || rc=$?
+  if [ "$rc" != 0 ]; then
+    echo "--- PostgreSQL $major server log, last 30 lines:"
+    tail -30 "$dir/log/postgresql.log" || true
+  fi
+  scripts/pg_test_server.sh stop "$dir" || true
+  rm -rf "$dir"
+  return "$rc"
+}
+
+read -r -a majors <<<"${PGPULSE_PG_MAJORS-13 14 16 17 18}"
+if [ "${#majors[@]}" = 0 ]; then
+  echo "==> PGPULSE_PG_MAJORS empty: no integration tests on other PostgreSQL majors (at ${SECONDS}s)"
+else
+  matrix_started=$SECONDS
+  major_list=$(printf '%s, ' "${majors[@]}")
+  echo "==> integration tests on PostgreSQL ${major_list%, } (at ${SECONDS}s)"
+  scripts/pg_versions.sh fetch "${majors[@]}"
+  failed=()
+  results=()
+  for major in "${majors[@]}"; do
+    started=$SECONDS
+    echo "==> PostgreSQL $major: ctest -L matrix (at ${SECONDS}s)"
+    if matrix_major "$major"; then result=passed; else result=FAILED; failed+=("$major"); fi
+    results+=("PostgreSQL $major: $result in $((SECONDS - started))s")
+    echo "==> ${results[-1]}"
+  done
+  echo "==> integration tests on PostgreSQL ${major_list%, }: $((SECONDS - matrix_started))s"
+  printf '    %s\n' "${results[@]}"
+  if [ "${#failed[@]}" != 0 ]; then
+    echo "!! integration tests failed on PostgreSQL ${failed[*]}" >&2
+    exit 1
+  fi
+fi
 
 echo "==> deploy: alert rules (promtool), compose, Kubernetes, package, real Prometheus end to end (at ${SECONDS}s)"
 bash scripts/test_deploy.sh

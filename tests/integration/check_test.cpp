@@ -57,7 +57,7 @@ std::string finding(const nlohmann::json& report, const std::string& step_id) {
 
 }  // namespace
 
-TEST_CASE("check on a healthy server exits 0 with every step ok", "[check]") {
+TEST_CASE("check on a healthy server exits 0 with every step ok", "[check][matrix]") {
   auto result = check({"--dsn", monitor_dsn()});
   INFO(result.output);
   CHECK(result.code == 0);
@@ -68,7 +68,8 @@ TEST_CASE("check on a healthy server exits 0 with every step ok", "[check]") {
   CHECK(result.output.find("\033[") == std::string::npos);  // not a terminal: no colours
 }
 
-TEST_CASE("check reports connection exhaustion as critical and names the holders", "[check]") {
+TEST_CASE("check reports connection exhaustion as critical and names the holders",
+          "[check][matrix]") {
   auto dsn = monitor_dsn();
   std::vector<Session> held;
   for (int i = 0; i < 92; ++i) held.emplace_back(TestDatabase::dsn("application_name=it-hog"));
@@ -84,7 +85,7 @@ TEST_CASE("check reports connection exhaustion as critical and names the holders
 
 // The severities come from the shipped alert thresholds (analysis/thresholds.cpp, checked against
 // alerts.yml by a unit test): a 3-second query and a 2-second lock wait are named, not flagged.
-TEST_CASE("check names a long query and a blocked query with their pids", "[check]") {
+TEST_CASE("check names a long query and a blocked query with their pids", "[check][matrix]") {
   Session admin(TestDatabase::dsn());
   admin.exec("DROP TABLE IF EXISTS it_check_lock; CREATE TABLE it_check_lock (id int)");
   Session sleeper(TestDatabase::dsn("application_name=it-check-sleeper"));
@@ -112,7 +113,8 @@ TEST_CASE("check names a long query and a blocked query with their pids", "[chec
   admin.exec("DROP TABLE it_check_lock");
 }
 
-TEST_CASE("check reports an unprotected tenant table as critical where RLS is in use", "[check]") {
+TEST_CASE("check reports an unprotected tenant table as critical where RLS is in use",
+          "[check][matrix]") {
   Session admin(TestDatabase::dsn());
   admin.exec(
       "DROP TABLE IF EXISTS it_tenant_orders, it_tenant_users; "
@@ -133,7 +135,7 @@ TEST_CASE("check reports an unprotected tenant table as critical where RLS is in
 }
 
 TEST_CASE("check: a tenant column in a database that never used RLS is information, exit 0",
-          "[check]") {
+          "[check][matrix]") {
   Session admin(TestDatabase::dsn());
   admin.exec(
       "DROP TABLE IF EXISTS it_quiet_orders; CREATE TABLE it_quiet_orders (id int, tenant_id int)");
@@ -149,7 +151,7 @@ TEST_CASE("check: a tenant column in a database that never used RLS is informati
 }
 
 TEST_CASE("check: a database pgpulse may not connect to makes RLS unknown, never all-clear",
-          "[check][rls]") {
+          "[check][rls][matrix]") {
   Session admin(TestDatabase::dsn());
   admin.exec("DROP DATABASE IF EXISTS it_check_closed WITH (FORCE)");
   admin.exec("CREATE DATABASE it_check_closed");
@@ -170,7 +172,7 @@ TEST_CASE("check: a database pgpulse may not connect to makes RLS unknown, never
 }
 
 TEST_CASE("check: the database down is critical; a wrong monitoring password is no outage",
-          "[check][faults]") {
+          "[check][faults][matrix]") {
   auto dsn = monitor_dsn();
   TestDatabase::control("stop");
   auto down = check({"--dsn", dsn});

@@ -89,7 +89,7 @@ double metric(const PgpulseProcess& pgpulse, const std::string& name,
 
 TEST_CASE(
     "faults - a hung database - SIGSTOPped - never slows /metrics - up goes 0 - SIGCONT recovers",
-    "[faults]") {
+    "[faults][matrix]") {
   PgpulseProcess pgpulse(with_dsn(TestDatabase::dsn()));
   REQUIRE(eventually([&] { return metric(pgpulse, "pgpulse_up") == 1; }, 10s));
 
@@ -138,7 +138,8 @@ TEST_CASE(
   CHECK(eventually([&] { return http_get(pgpulse.port(), "/readyz").status == 200; }, 10s));
 }
 
-TEST_CASE("faults - killed and restarted - everything recovers within two intervals", "[faults]") {
+TEST_CASE("faults - killed and restarted - everything recovers within two intervals",
+          "[faults][matrix]") {
   PgpulseProcess pgpulse(with_dsn(TestDatabase::dsn(), {"--interval", "2s"}));
   REQUIRE(eventually([&] { return metric(pgpulse, "pgpulse_up") == 1; }, 10s));
   TestDatabase::control("kill");
@@ -169,7 +170,7 @@ TEST_CASE("faults - killed and restarted - everything recovers within two interv
 }
 
 TEST_CASE("faults - connection slots exhausted - saturation 1 - too_many_connections counted",
-          "[faults]") {
+          "[faults][matrix]") {
   Session admin(TestDatabase::dsn());
   admin.exec("DROP ROLE IF EXISTS it_monitor");
   admin.exec("DROP ROLE IF EXISTS it_filler");
@@ -230,7 +231,7 @@ TEST_CASE("faults - connection slots exhausted - saturation 1 - too_many_connect
 }
 
 TEST_CASE("faults - the password changed after start - auth_failed counted without a tight loop",
-          "[faults]") {
+          "[faults][matrix]") {
   Session admin(TestDatabase::dsn());
   admin.exec("DROP ROLE IF EXISTS it_rotate");
   admin.exec("CREATE ROLE it_rotate LOGIN PASSWORD 'first-Pa55-word' IN ROLE password_auth");

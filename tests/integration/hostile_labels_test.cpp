@@ -77,7 +77,7 @@ std::size_t longest_label_value(const std::string& body) {
 }  // namespace
 
 TEST_CASE("hostile database names - schemas - tables and roles stay valid exposition text",
-          "[hostile]") {
+          "[hostile][matrix]") {
   Session admin(TestDatabase::dsn());
   admin.exec("DROP DATABASE IF EXISTS " + quote_ident(kHostileDb) + " WITH (FORCE)");
   admin.exec("DROP DATABASE IF EXISTS " + kAsciiDb + " WITH (FORCE)");

@@ -29,7 +29,7 @@ int startup_waiters(Session& admin, const std::string& datname) {
 }  // namespace
 
 TEST_CASE("scan - a locked pg_class in one database leaves the others scanned and is backed off",
-          "[scan][rls]") {
+          "[scan][rls][matrix]") {
   Session admin(TestDatabase::dsn());
   for (const auto* db : {"it_scan_locked", "it_scan_a", "it_scan_b"}) recreate_database(admin, db);
   Session locker(TestDatabase::dsn("dbname=it_scan_locked"));
@@ -117,7 +117,7 @@ TEST_CASE("scan - a scan slower than the poll interval never delays the fast col
 }
 
 TEST_CASE("scan - a target that answers late is scanned at its first connection, not later",
-          "[scan][faults]") {
+          "[scan][faults][matrix]") {
   TestDatabase::control("stop");
   PgpulseProcess pgpulse({"--dsn", TestDatabase::dsn(), "--target-name", "main", "--interval",
                           "500ms", "--pg.connect-timeout", "1s"});  // rls every 5 minutes
@@ -133,7 +133,7 @@ TEST_CASE("scan - a target that answers late is scanned at its first connection,
 }
 
 TEST_CASE("scan - an outage drops the per-database data too, and it returns with the server",
-          "[scan][faults]") {
+          "[scan][faults][matrix]") {
   PgpulseProcess pgpulse({"--dsn", TestDatabase::dsn(), "--target-name", "main", "--interval",
                           "500ms", "--pg.connect-timeout", "1s"});
   REQUIRE(eventually(
@@ -164,7 +164,7 @@ TEST_CASE("scan - an outage drops the per-database data too, and it returns with
 }
 
 TEST_CASE("scan - idle_session_timeout shorter than the interval does not make pgpulse flap",
-          "[scan][faults]") {
+          "[scan][faults][matrix]") {
   if (TestDatabase::env("PGPULSE_TEST_PGMAJOR") == "13") {
     WARN("PostgreSQL 13 has no idle_session_timeout: nothing to test");
     return;

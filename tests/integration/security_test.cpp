@@ -222,7 +222,7 @@ TEST_CASE("security - an invalid web config exits 2 naming file line and key", "
   CHECK(output.find("missing.yml: cannot read web config file") != std::string::npos);
 }
 
-TEST_CASE("security - least privilege - pg_monitor and CONNECT are enough", "[security]") {
+TEST_CASE("security - least privilege - pg_monitor and CONNECT are enough", "[security][matrix]") {
   Session admin(TestDatabase::dsn());
   admin.exec("DROP DATABASE IF EXISTS it_lp_app WITH (FORCE)");
   admin.exec("DROP DATABASE IF EXISTS it_lp_closed WITH (FORCE)");
