@@ -52,12 +52,18 @@ class PollContext {
 
   PollContext(pg::Connection& connection, const pg::Interrupter& interrupter,
               std::chrono::system_clock::time_point now, std::size_t label_limit,
-              DatabaseOpener open_database = {})
+              DatabaseOpener open_database = {}, std::function<void()> request_scan = {})
       : connection_(connection),
         interrupter_(interrupter),
         now_(now),
         label_limit_(label_limit),
-        open_database_(std::move(open_database)) {}
+        open_database_(std::move(open_database)),
+        request_scan_(std::move(request_scan)) {}
+
+  // Asks the target's per-database visits to run now (something they read has changed).
+  void request_scan() {
+    if (request_scan_) request_scan_();
+  }
 
   pg::Result query(std::string_view sql, const std::vector<std::string>& params = {}) {
     return connection_.query(sql, interrupter_, params);
@@ -92,6 +98,7 @@ class PollContext {
   std::chrono::system_clock::time_point now_;
   std::size_t label_limit_;
   DatabaseOpener open_database_;
+  std::function<void()> request_scan_;
   std::optional<ActivitySample> activity_;
   std::optional<ServerSettings> settings_;
 };

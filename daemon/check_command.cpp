@@ -28,7 +28,7 @@ analysis::DiagnosisInput check_target(const config::TargetConfig& target,
   bool connected = false;
   {
     TargetPoller poller(target, config, std::move(collectors.fast), store, board, interrupter,
-                        PollerHooks{[&] { connected = true; }, {}});
+                        PollerHooks{[&] { connected = true; }, {}, {}});
     poller.poll_all();
   }
   if (connected) scanner.scan_all();

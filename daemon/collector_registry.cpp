@@ -8,6 +8,7 @@
 #include "collectors/long_queries.hpp"
 #include "collectors/pools.hpp"
 #include "collectors/rls.hpp"
+#include "collectors/rls_watch.hpp"
 
 namespace pgpulse::daemon {
 
@@ -77,6 +78,14 @@ const std::vector<CollectorEntry>& collector_registry() {
         "per-database visit: RLS posture and policy drift, bypass roles, seq-scan-heavy tables"},
        kPostgres,
        from_section<collectors::RlsCollector>(&Config::rls)},
+      {{"rls_watch", true, Millis{0},
+        "RLS catalog fingerprint of the target's own database every poll; a change starts an "
+        "rls scan at once"},
+       kPostgres,
+       [](const Config& c, const TargetConfig&) {
+         return any(std::make_unique<collectors::RlsWatchCollector>(
+             c.collectors.count("rls") && c.collectors.at("rls").enabled));
+       }},
   };
   return registry;
 }

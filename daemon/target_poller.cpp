@@ -112,7 +112,8 @@ void TargetPoller::poll(SteadyTime now) {
 void TargetPoller::run_due(const std::vector<ScheduledCollector*>& due) {
   collectors::PollContext context(
       *connection_, interrupter_, std::chrono::system_clock::now(), label_limit_,
-      [this](const std::string& dbname) { return connector_.open_database(dbname, interrupter_); });
+      [this](const std::string& dbname) { return connector_.open_database(dbname, interrupter_); },
+      hooks_.scan_wanted);
   if (fresh_connection_) assess_applicability(context);
   auto health = board_.copy();
   for (auto* c : due) {

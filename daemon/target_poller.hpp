@@ -49,6 +49,7 @@ core::TargetHealth initial_health(const config::TargetConfig& target,
 struct PollerHooks {
   std::function<void()> connected;        // a new connection is open (not at every tick)
   std::function<void()> connection_lost;  // it was lost, or a connect failed
+  std::function<void()> scan_wanted;      // a collector saw what the per-database visits read
 };
 
 class TargetPoller {

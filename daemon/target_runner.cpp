@@ -12,7 +12,11 @@ TargetRunner::TargetRunner(const config::TargetConfig& target, const config::Con
                             scanner_.request_scan();
                             wake_scanner();
                           },
-                          [this] { scanner_.drop_data(); }}) {}
+                          [this] { scanner_.drop_data(); },
+                          [this] {
+                            scanner_.request_scan();
+                            wake_scanner();
+                          }}) {}
 
 TargetRunner::~TargetRunner() {
   stop();

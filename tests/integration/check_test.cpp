@@ -162,7 +162,8 @@ TEST_CASE("check: a database pgpulse may not connect to makes RLS unknown, never
         "int); ALTER TABLE users ENABLE ROW LEVEL SECURITY");
   }
   admin.exec("REVOKE CONNECT ON DATABASE it_check_closed FROM PUBLIC");
-  auto result = check({"--dsn", monitor_dsn()});
+  auto result =
+      check({"--dsn", monitor_dsn(), "--rls.databases.include", "postgres,it_check_closed"});
   admin.exec("DROP DATABASE it_check_closed WITH (FORCE)");
   INFO(result.output);
   CHECK(result.code == 1);
@@ -228,7 +229,8 @@ TEST_CASE("the status page renders in headless Chromium with the verdict and off
   admin.exec(
       "DROP TABLE IF EXISTS it_page_tenant; CREATE TABLE it_page_tenant (id int, tenant_id int)");
   PgpulseProcess pgpulse({"--dsn", monitor_dsn(), "--target-name", "main", "--interval", "1s",
-                          "--collector.rls.interval", "1s", "--rls.databases.include", "postgres"});
+                          "--collector.rls.interval", "1s", "--rls.databases.include", "postgres",
+                          "--rls.scope", "all"});
   Session sleeper(TestDatabase::dsn("application_name=it-page-<b>sleeper</b>"));
   sleeper.send("SELECT pg_sleep(20)");
   REQUIRE(eventually(

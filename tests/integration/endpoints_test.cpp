@@ -70,21 +70,33 @@ json get_json(const PgpulseProcess& pgpulse, const std::string& path) {
 TEST_CASE("the JSON endpoints have the shapes docs/endpoints.md documents", "[endpoints]") {
   Session admin(TestDatabase::dsn());
   admin.exec(
-      "DROP TABLE IF EXISTS it_ep_orders, it_ep_events; "
+      "DROP TABLE IF EXISTS it_ep_orders, it_ep_events, it_ep_users; "
       "CREATE TABLE it_ep_orders (id int, tenant_id int); "
+      "CREATE TABLE it_ep_users (id int, tenant_id int); "
+      "ALTER TABLE it_ep_users ENABLE ROW LEVEL SECURITY; "
+      "CREATE POLICY isolation ON it_ep_users "
+      "  USING (tenant_id = current_setting('app.current_tenant_id')::int); "
+      "CREATE POLICY temporary ON it_ep_users USING (true); "
       "CREATE TABLE it_ep_events AS SELECT g AS id FROM generate_series(1, 1000) g");
   for (int i = 0; i < 5; ++i) admin.exec("SELECT count(*) FROM it_ep_events");
   std::this_thread::sleep_for(1500ms);  // table statistics reach shared memory within a second
 
   PgpulseProcess pgpulse({"--dsn", TestDatabase::dsn(), "--target-name", "main", "--interval",
                           "500ms", "--collector.rls.interval", "1s", "--seq-scan.min-table-bytes",
-                          "0", "--rls.databases.include", "postgres"});
+                          "0", "--rls.databases.include", "postgres", "--rls.scope", "all"});
   Session holder(TestDatabase::dsn("application_name=it-ep-holder"));
   holder.exec("BEGIN");
   holder.exec("LOCK TABLE it_ep_orders IN ACCESS EXCLUSIVE MODE");
   Session waiter(TestDatabase::dsn("application_name=it-ep-waiter"));
   waiter.send("SELECT count(*) FROM it_ep_orders");
 
+  // A policy dropped after the first scan: recent_policy_changes gets an entry.
+  REQUIRE(eventually(
+      [&] {
+        return pgpulse.scrape().value("pgpulse_rls_policies", {{"datname", "postgres"}}) == 2;
+      },
+      15s));
+  admin.exec("DROP POLICY temporary ON it_ep_users");
   json activity, tables;
   bool ready = eventually(
       [&] {
@@ -94,7 +106,8 @@ TEST_CASE("the JSON endpoints have the shapes docs/endpoints.md documents", "[en
         return target["locks"].is_object() && target["locks"]["blocked"] == 1 &&
                !target["long_queries"]["offenders"].empty() && tables["targets"][0].is_object() &&
                !tables["targets"][0].value("seq_scan_heavy", json::array()).empty() &&
-               !tables["targets"][0].value("unprotected_tenant_tables", json::array()).empty();
+               !tables["targets"][0].value("unprotected_tenant_tables", json::array()).empty() &&
+               !tables["targets"][0].value("recent_policy_changes", json::array()).empty();
       },
       15s, 200ms);
   auto diagnose = get_json(pgpulse, "/diagnose");
@@ -103,5 +116,5 @@ TEST_CASE("the JSON endpoints have the shapes docs/endpoints.md documents", "[en
   same_shape(documented_shape("/activity"), activity, "/activity");
   same_shape(documented_shape("/tables"), tables, "/tables");
   same_shape(documented_shape("/diagnose"), diagnose, "/diagnose");
-  admin.exec("DROP TABLE it_ep_orders, it_ep_events");
+  admin.exec("DROP TABLE it_ep_orders, it_ep_events, it_ep_users");
 }

@@ -113,8 +113,9 @@ TEST_CASE("hostile database names - schemas - tables and roles stay valid exposi
   Session as_hostile_role(
       TestDatabase::dsn("user=" + conninfo_value(kHostileRole) + " application_name=it-hostile"));
 
+  // rls.scope all: the hostile database uses no RLS, and its tables' labels are what is tested.
   PgpulseProcess pgpulse({"--dsn", TestDatabase::dsn(), "--target-name", "main", "--interval", "1s",
-                          "--collector.rls.interval", "1s"});
+                          "--collector.rls.interval", "1s", "--rls.scope", "all"});
   bool scanned = eventually(
       [&] {
         auto scrape = pgpulse.scrape();

@@ -187,3 +187,45 @@ TEST_CASE("scan - idle_session_timeout shorter than the interval does not make p
   CHECK(pgpulse.log().find("connection lost") == std::string::npos);
   admin.exec("DROP ROLE it_idle_monitor");
 }
+
+TEST_CASE("scan - RLS switched off or a policy dropped in the target's database is seen at once",
+          "[scan][rls][matrix]") {
+  Session admin(TestDatabase::dsn());
+  admin.exec(
+      "DROP TABLE IF EXISTS it_watch_tickets; "
+      "CREATE TABLE it_watch_tickets (id int, tenant_id int); "
+      "ALTER TABLE it_watch_tickets ENABLE ROW LEVEL SECURITY; "
+      "CREATE POLICY isolation ON it_watch_tickets "
+      "  USING (tenant_id = current_setting('app.current_tenant_id')::int)");
+  // The rls scan's own interval stays at its default 5 minutes: only rls_watch can be this fast.
+  PgpulseProcess pgpulse({"--dsn", TestDatabase::dsn(), "--target-name", "main", "--interval", "1s",
+                          "--rls.databases.include", "postgres"});
+  auto unprotected = [&] {
+    return pgpulse.scrape().value("pgpulse_rls_unprotected_tenant_tables",
+                                  {{"datname", "postgres"}});
+  };
+  REQUIRE(eventually([&] { return unprotected() == 0; }, 15s));
+  admin.exec("ALTER TABLE it_watch_tickets DISABLE ROW LEVEL SECURITY");
+  auto switched_off = std::chrono::steady_clock::now();
+  bool seen = eventually([&] { return unprotected() == 1; }, 10s);
+  auto took = std::chrono::steady_clock::now() - switched_off;
+  admin.exec("ALTER TABLE it_watch_tickets ENABLE ROW LEVEL SECURITY");
+  CHECK(eventually([&] { return unprotected() == 0; }, 10s));
+  admin.exec("DROP POLICY isolation ON it_watch_tickets");
+  std::string diagnose;
+  bool drift = eventually(
+      [&] {
+        diagnose = http_get(pgpulse.port(), "/diagnose").body;
+        return diagnose.find(
+                   "policy \\\"isolation\\\" on postgres:public.it_watch_tickets removed") !=
+               std::string::npos;
+      },
+      10s);
+  admin.exec("DROP TABLE it_watch_tickets");
+  INFO("RLS off seen after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                             << " ms");
+  CHECK(seen);  // within 10 s: the rls scan alone would take its 5-minute interval
+  INFO(diagnose);
+  CHECK(drift);
+  CHECK(pgpulse.scrape().value("pgpulse_rls_catalog_changes_total").value_or(0) >= 3);
+}

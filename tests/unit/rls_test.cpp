@@ -2,6 +2,7 @@
 
 #include "collectors/rls.hpp"
 #include "collectors/rls_posture.hpp"
+#include "collectors/rls_watch.hpp"
 
 using namespace pgpulse::collectors;
 using namespace pgpulse::core;
@@ -211,4 +212,12 @@ TEST_CASE("databases are narrowed by include and exclude lists") {
         std::vector<std::string>{"billing", "orders", "postgres"});
   options.include_databases = {"orders", "scratch", "missing"};
   CHECK(select_databases(available, options) == std::vector<std::string>{"orders"});
+}
+
+TEST_CASE("the RLS catalog fingerprint asks for a scan on a change, never on the first read") {
+  std::optional<std::string> last;
+  CHECK_FALSE(pgpulse::collectors::fingerprint_changed(last, "a"));
+  CHECK_FALSE(pgpulse::collectors::fingerprint_changed(last, "a"));
+  CHECK(pgpulse::collectors::fingerprint_changed(last, "b"));
+  CHECK_FALSE(pgpulse::collectors::fingerprint_changed(last, "b"));
 }
