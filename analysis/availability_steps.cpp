@@ -121,7 +121,7 @@ DiagnosisStep connections_step(const DiagnosisInput& input) {
   }
   for (const auto* limits : {&d->database_limits, &d->role_limits}) {
     for (const auto& l : *limits) {
-      if (l.ratio >= 0.9) {
+      if (l.limit >= kMinJudgedConnectionLimit && l.ratio > kLimitRatio) {
         step.severity = std::max(step.severity, Severity::Warning);
         step.finding += std::string("; ") +
                         (limits == &d->database_limits ? "database " : "role ") + l.name + " at " +

@@ -106,6 +106,30 @@ nlohmann::json report_json(const std::vector<TargetReport>& reports) {
           {"targets", targets}};
 }
 
+std::vector<TargetReport> reports_from_json(const nlohmann::json& body) {
+  auto severity_of = [](const std::string& label) {
+    for (auto s :
+         {Severity::Skipped, Severity::Info, Severity::Ok, Severity::Warning, Severity::Critical}) {
+      if (severity_label(s) == label) return s;
+    }
+    return Severity::Skipped;
+  };
+  std::vector<TargetReport> reports;
+  for (const auto& t : body.at("targets")) {
+    TargetReport report;
+    report.target = t.at("target").get<std::string>();
+    report.verdict = severity_of(t.at("verdict").get<std::string>());
+    for (const auto& s : t.at("steps")) {
+      report.steps.push_back({s.at("id").get<std::string>(), s.at("title").get<std::string>(),
+                              severity_of(s.at("severity").get<std::string>()),
+                              s.at("finding").get<std::string>(),
+                              s.at("action").get<std::string>()});
+    }
+    reports.push_back(std::move(report));
+  }
+  return reports;
+}
+
 std::string report_text(const std::vector<TargetReport>& reports, bool color) {
   auto paint = [&](Severity s, std::string text) {
     if (!color) return text;

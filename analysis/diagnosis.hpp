@@ -46,5 +46,8 @@ int exit_code_for(const std::vector<TargetReport>& reports);
 
 nlohmann::json report_json(const std::vector<TargetReport>& reports);
 std::string report_text(const std::vector<TargetReport>& reports, bool color);
+// report_json's inverse, for `pgpulse check --daemon` (a running pgpulse's /diagnose). Throws
+// nlohmann::json::exception on a body of another shape.
+std::vector<TargetReport> reports_from_json(const nlohmann::json& body);
 
 }  // namespace pgpulse::analysis

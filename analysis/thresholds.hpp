@@ -24,4 +24,9 @@ const Threshold& threshold(std::string_view signal);
 // The critical lock pile-up needs this many blocked backends as well as the critical wait.
 inline constexpr long kCriticalBlockedBackends = 10;
 
+// A role or database connection limit is judged (ratio over kLimitRatio) only from this size:
+// smaller ones are deliberate caps (pgpulse's own role, cron roles), not capacity.
+inline constexpr long kMinJudgedConnectionLimit = 5;
+inline constexpr double kLimitRatio = 0.9;
+
 }  // namespace pgpulse::analysis

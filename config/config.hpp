@@ -101,6 +101,9 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "text";
   std::string output = "text";  // `pgpulse check` report: text or json
+  // `pgpulse check --daemon URL`: read a running pgpulse's /diagnose instead of connecting (the
+  // server may be full: the daemon already holds its slot and knows who holds the others).
+  std::string daemon_url;
   Millis interval{15000};
   PgConfig pg;
   long label_max_values = 50;                         // distinct values per label before "other"

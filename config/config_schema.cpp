@@ -220,6 +220,17 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                           [](Config& c) -> std::string& { return c.log_level; }));
   schema.push_back(choice("log.format", "log format", {"text", "json"},
                           [](Config& c) -> std::string& { return c.log_format; }));
+  schema.push_back(make("daemon", "",
+                        "pgpulse check: read the runbook report of the pgpulse daemon at this URL "
+                        "(http://host:port) instead of connecting to the targets",
+                        [](Config& config, const std::string& value) -> std::string {
+                          if (value.rfind("http://", 0) != 0 || value.size() <= 7) {
+                            return "expected an http:// URL of a running pgpulse, e.g. "
+                                   "http://127.0.0.1:9188";
+                          }
+                          config.daemon_url = value;
+                          return "";
+                        }));
   schema.push_back(choice("output", "report format of pgpulse check", {"text", "json"},
                           [](Config& c) -> std::string& { return c.output; }));
   schema.push_back(duration("interval", "default poll interval of every collector", Millis{100},

@@ -7,6 +7,7 @@
 
 #include "analysis/diagnosis.hpp"
 #include "core/target_view.hpp"
+#include "daemon/daemon_report.hpp"
 #include "daemon/database_scanner.hpp"
 #include "daemon/target_poller.hpp"
 
@@ -45,8 +46,17 @@ analysis::DiagnosisInput check_target(const config::TargetConfig& target,
 int run_check(const config::Config& config) {
   pg::Interrupter interrupter;
   std::vector<analysis::TargetReport> reports;
-  for (const auto& target : config.targets) {
-    reports.push_back(analysis::diagnose(check_target(target, config, interrupter)));
+  if (!config.daemon_url.empty()) {
+    auto fetched = fetch_daemon_report(config.daemon_url);
+    if (!fetched.error.empty()) {
+      std::cerr << "pgpulse check: " << fetched.error << "\n";
+      return 3;
+    }
+    reports = std::move(fetched.reports);
+  } else {
+    for (const auto& target : config.targets) {
+      reports.push_back(analysis::diagnose(check_target(target, config, interrupter)));
+    }
   }
   if (config.output == "json") {
     std::cout << analysis::report_json(reports).dump(2, ' ', false,

@@ -198,6 +198,40 @@ TEST_CASE("check: the database down is critical; a wrong monitoring password is 
   admin.exec("DROP ROLE it_check_pw");
 }
 
+TEST_CASE("check --daemon names who holds the slots of a server too full for check to connect",
+          "[check]") {
+  PgpulseProcess pgpulse(
+      {"--dsn", monitor_dsn(), "--target-name", "main", "--interval", "1s", "--no-collector.rls"});
+  REQUIRE(eventually([&] { return pgpulse.scrape().value("pgpulse_up") == 1; }, 10s));
+  std::vector<Session> held;  // every slot ordinary roles may use, the daemon's one aside
+  for (int i = 0; i < 96; ++i) {
+    try {
+      held.emplace_back(TestDatabase::dsn("application_name=it-slot-hog"));
+    } catch (const std::exception&) {
+      break;  // full already
+    }
+  }
+  auto direct = check({"--dsn", monitor_dsn()});
+  REQUIRE(eventually(
+      [&] { return pgpulse.scrape().value("pgpulse_connection_saturation_ratio") >= 0.99; }, 10s));
+  std::string output;
+  int code = run_command(
+      {pgpulse_binary(), "check", "--daemon", "http://127.0.0.1:" + std::to_string(pgpulse.port())},
+      output);
+  held.clear();
+  INFO(direct.output);
+  CHECK(direct.code == 2);
+  CHECK(finding(direct.json, "connectivity") == "cannot connect: too_many_connections");
+  CHECK(direct.output.find("pgpulse check --daemon") != std::string::npos);
+  INFO(output);
+  CHECK(code == 2);
+  CHECK(output.find("[CRIT] 3. Connections and saturation:") != std::string::npos);
+  CHECK(output.find("it-slot-hog") != std::string::npos);
+  std::string unreachable;
+  CHECK(run_command({pgpulse_binary(), "check", "--daemon", "http://127.0.0.1:1"}, unreachable) ==
+        3);
+}
+
 TEST_CASE("check exits 3 when it cannot run", "[check]") {
   std::string output;
   CHECK(run_command({pgpulse_binary(), "check", "--interval", "soon"}, output) == 3);

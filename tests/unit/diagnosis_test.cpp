@@ -242,6 +242,16 @@ TEST_CASE("pool budgets and RLS findings") {
   CHECK(step(diagnose(input), "rls").severity == Severity::Warning);
 }
 
+TEST_CASE("a role limit below 5 is a deliberate cap, judged as the shipped rule judges it") {
+  auto input = healthy();
+  input.connections.role_limits = {{"pgpulse", 3, 3, 1.0}};
+  CHECK(step(diagnose(input), "connections").severity == Severity::Ok);
+  input.connections.role_limits = {{"app", 20, 19, 0.95}};
+  auto s = step(diagnose(input), "connections");
+  CHECK(s.severity == Severity::Warning);
+  CHECK(s.finding.find("role app at 19/20 of its connection limit") != std::string::npos);
+}
+
 TEST_CASE("one replica at its pool limit is a finding even when the summed budget fits") {
   auto input = healthy();
   PoolUsage api;

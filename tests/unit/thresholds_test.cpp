@@ -67,3 +67,17 @@ TEST_CASE("the shipped alert rules use the thresholds pgpulse check and /diagnos
     }
   }
 }
+
+TEST_CASE("role and database limits are judged from the same size and ratio as the shipped rule") {
+  auto root = YAML::LoadFile(std::string(PGPULSE_SOURCE_DIR) + "/deploy/prometheus/alerts.yml");
+  auto rules = rules_named(root, "PostgresRoleOrDatabaseConnectionsNearLimit");
+  REQUIRE(rules.size() == 1);
+  for (const auto* kind : {"role", "database"}) {
+    std::string prefix = std::string("pgpulse_") + kind;
+    INFO(kind);
+    CHECK(compared_with(rules[0].expr, prefix + "_connection_saturation_ratio") ==
+          Approx(kLimitRatio));
+    CHECK(compared_with(rules[0].expr, prefix + "_connection_limit") ==
+          Approx(kMinJudgedConnectionLimit));
+  }
+}
