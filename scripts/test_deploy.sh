@@ -310,12 +310,13 @@ EOF
 pgpulse_port="" hook_port="" am_port="" prom_port=""   # set by launch
 pgpulse_args=(--config "$work/pgpulse.yml" --web.listen-address "127.0.0.1:@PORT@"
               --idle-trend.window 20s)
+# pgpulse_connect_failure_reason exists only while a target is down, and this one is up.
 if $has_rls; then
   pgpulse_args+=(--collector.rls.interval 2s --seq-scan.min-table-bytes 0)
-  optional=""
+  optional='^pgpulse_connect_failure_reason'
 else
   # Without the rls collector its series cannot exist; everything else must still have data.
-  optional='^(pgpulse_rls_|pgpulse_role_bypasses_rls|pgpulse_monitoring_role_superuser|pgpulse_seq_scan_|target:pgpulse_rls_)'
+  optional='^(pgpulse_connect_failure_reason|pgpulse_rls_|pgpulse_role_bypasses_rls|pgpulse_monitoring_role_superuser|pgpulse_seq_scan_|target:pgpulse_rls_)'
 fi
 launch pgpulse_port /readyz "$work/pgpulse.log" "$BIN" "${pgpulse_args[@]}"
 pgpulse_url="http://127.0.0.1:$pgpulse_port"
