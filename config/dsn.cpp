@@ -332,7 +332,13 @@ std::string redact_dsn(std::string_view text) {
   std::string out;
   for (const auto& param : parsed.dsn->params) {
     if (!out.empty()) out += ' ';
-    out += param.key + "=" + (is_secret_key(param.key) ? "***" : quote_value(param.value));
+    // An unknown keyword may be a mistyped "password" ("passwrod", "pas\0\0word"): its value is
+    // never shown, and a key that is not an identifier is not shown either.
+    bool known = is_keyword(param.key);
+    bool hide = !known || is_secret_key(param.key);
+    std::string key =
+        known || printable_key(param.key) != "(not shown)" ? param.key : "unknown_key";
+    out += key + "=" + (hide ? "***" : quote_value(param.value));
   }
   return out;
 }

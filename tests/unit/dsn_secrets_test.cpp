@@ -52,6 +52,13 @@ TEST_CASE("unknown keywords and bad ports are errors that never echo a value") {
     CHECK(redact_dsn(dsn).find("Hunter2") == std::string::npos);  // redacted like a password
   }
   CHECK(parse_dsn("host=db bogus=1").error.find("\"bogus\"") != std::string::npos);
+  // A mistyped password keyword, even one libpq could never read (a NUL inside, found by
+  // fuzz_dsn), keeps its value out of the redacted text.
+  static const char kNulKey[] = "host='a b' pas\0\0ord='it\\'s a s3cret'";
+  const std::string nul_key(kNulKey, sizeof kNulKey - 1);
+  CHECK(redact_dsn(nul_key).find("s3cret") == std::string::npos);
+  CHECK(redact_dsn(nul_key).find('\0') == std::string::npos);
+  CHECK(redact_dsn("host=db passwrod=Hunter2 bogus=1") == "host=db passwrod=*** bogus=***");
   for (const auto* dsn :
        {"host=db port=notaport", "host=db port=70000", "postgresql://db:0/x", "port=5432,x"}) {
     INFO(dsn);
