@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "analysis/health_steps.hpp"
+#include "analysis/step_format.hpp"
 #include "core/details/connections.hpp"
 #include "core/details/idle_trend.hpp"
 #include "core/details/locks.hpp"
@@ -31,25 +33,6 @@ std::string_view severity_label(Severity severity) {
 
 namespace {
 
-std::string fmt_seconds(double seconds) {
-  std::ostringstream out;
-  if (seconds >= 3600) {
-    out << static_cast<long>(seconds / 3600) << "h" << static_cast<long>(seconds / 60) % 60 << "m";
-  } else if (seconds >= 60) {
-    out << static_cast<long>(seconds / 60) << "m" << static_cast<long>(seconds) % 60 << "s";
-  } else {
-    out << static_cast<long>(seconds) << "s";
-  }
-  return out.str();
-}
-
-std::string fmt_ratio(double ratio) {
-  std::ostringstream out;
-  out.precision(2);
-  out << std::fixed << ratio;
-  return out.str();
-}
-
 // The long_queries collector says which thresholds it was configured with; the largest one is
 // where a query or an idle transaction becomes a finding.
 double long_query_limit(const DiagnosisInput& input) {
@@ -61,10 +44,6 @@ double long_query_limit(const DiagnosisInput& input) {
 
 std::string or_none(const std::string& name) {
   return name.empty() ? std::string("(no application_name)") : name;
-}
-
-DiagnosisStep skipped(std::string id, std::string title, std::string why) {
-  return DiagnosisStep{std::move(id), std::move(title), Severity::Skipped, std::move(why), ""};
 }
 
 DiagnosisStep health_step(const TargetHealth& h) {
@@ -318,6 +297,7 @@ TargetReport diagnose(const DiagnosisInput& input) {
   TargetReport report;
   report.target = health.target;
   report.steps.push_back(health_step(health));
+  if (health.up) note_pending_restart(report.steps.back(), input);
   report.steps.push_back(connectivity_step(health));
   if (health.up) {
     report.steps.push_back(connections_step(input));
@@ -325,12 +305,18 @@ TargetReport diagnose(const DiagnosisInput& input) {
     report.steps.push_back(queries_step(input));
     report.steps.push_back(pools_step(input));
     report.steps.push_back(rls_step(input));
+    report.steps.push_back(replication_step(input));
+    report.steps.push_back(wraparound_step(input));
+    report.steps.push_back(horizon_step(input));
   } else {
     for (auto [id, title] : {std::pair{"connections", "Connections and saturation"},
                              {"idle", "Idle connections and leaks"},
                              {"queries_and_locks", "Long queries and locks"},
                              {"pools", "Pool budgets"},
-                             {"rls", "Row-level security"}}) {
+                             {"rls", "Row-level security"},
+                             {"replication", "Replication"},
+                             {"wraparound", "Transaction ID wraparound"},
+                             {"horizon", "Who holds the xmin horizon back"}}) {
       report.steps.push_back(skipped(id, title, "not connected"));
     }
   }
