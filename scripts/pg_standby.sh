@@ -61,6 +61,12 @@ create() {
     as_server_user "$BASEBACKUP" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$standby/data" \
       -X stream -R -C -S "$slot" --checkpoint=fast --no-sync >"$standby/log/basebackup.log" 2>&1 ||
       { cat "$standby/log/basebackup.log" >&2; exit 1; }
+    # -R writes every connection option of its own libpq (15), some of which an older server's
+    # libpq rejects ("invalid connection option sslsni" on 13): a later line of the same file
+    # wins, so the plain connection string below is the one used.
+    cat >>"$standby/data/postgresql.auto.conf" <<CONF
+primary_conninfo = 'host=127.0.0.1 port=$primary_port user=postgres'
+CONF
   else
     sql "SELECT pg_create_physical_replication_slot('$slot', true)" >/dev/null
     "$root/scripts/pg_test_server.sh" stop "$primary"
