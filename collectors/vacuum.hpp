@@ -33,6 +33,8 @@ extern const char* const kVacuumTablesSql;
 
 Families vacuum_families(const core::VacuumDetails& details, std::size_t max_table_series);
 
+// Thread-safety: as every DatabaseCollector (one scanner thread: begin_scan, visits, end_scan).
+// Ownership: owns the scan in progress; keeps nothing from one scan to the next.
 class VacuumCollector : public DatabaseCollector {
  public:
   explicit VacuumCollector(const config::VacuumConfig& options) : options_(options) {}
