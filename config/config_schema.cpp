@@ -312,6 +312,26 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
   schema.push_back(real("seq_scan.min_ratio",
                         "share of rows read by sequential scans that makes a table seq-scan heavy",
                         0, 1, [](Config& c) -> double& { return c.rls.seq_scan.min_ratio; }));
+  schema.push_back(integer("statements.top_n",
+                           "statements with series of their own (the rest sum into \"other\")", 1,
+                           500, [](Config& c) -> long& { return c.statements.top_n; }));
+  schema.push_back(duration(
+      "statements.slow_mean", "mean time per call over the interval that makes a statement slow",
+      Millis{1}, [](Config& c) -> Millis& { return c.statements.slow_mean; }));
+  schema.push_back(real("statements.chatty_calls_per_second",
+                        "calls per second that make a fast statement chatty (a batch candidate)",
+                        0.001, 1e9,
+                        [](Config& c) -> double& { return c.statements.chatty_calls_per_second; }));
+  schema.push_back(duration("statements.chatty_max_mean",
+                            "mean time per call below which a frequent statement counts as chatty",
+                            Millis{1},
+                            [](Config& c) -> Millis& { return c.statements.chatty_max_mean; }));
+  schema.push_back(real("statements.large_result_rows",
+                        "rows per call that make a statement's results large", 1, 1e12,
+                        [](Config& c) -> double& { return c.statements.large_result_rows; }));
+  schema.push_back(integer("statements.text_max_length",
+                           "bytes of normalised statement text shown on /statements", 16, 16384,
+                           [](Config& c) -> long& { return c.statements.text_max_length; }));
   for (const auto& collector : collectors) {
     auto enabled = make("collector." + collector.name + ".enabled",
                         collector.default_enabled ? "true" : "false",

@@ -8,6 +8,7 @@
 #include "collectors/long_queries.hpp"
 #include "collectors/pools.hpp"
 #include "collectors/rls.hpp"
+#include "collectors/statements.hpp"
 
 namespace pgpulse::daemon {
 
@@ -73,6 +74,11 @@ const std::vector<CollectorEntry>& collector_registry() {
        [](const Config& c, const TargetConfig& t) {
          return any(std::make_unique<collectors::PoolsCollector>(c.pools, t.name));
        }},
+      {{"statements", true, Millis{30 * 1000},
+        "pg_stat_statements: top statements by time in the last interval, slow, chatty and "
+        "large-result statements, statements table fill"},
+       kPostgres,
+       from_section<collectors::StatementsCollector>(&Config::statements)},
       {{"rls", true, Millis{5 * 60 * 1000},
         "per-database visit: RLS posture and policy drift, bypass roles, seq-scan-heavy tables"},
        kPostgres,
