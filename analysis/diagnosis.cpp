@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "analysis/format.hpp"
+#include "analysis/statements_step.hpp"
 #include "core/details/connections.hpp"
 #include "core/details/idle_trend.hpp"
 #include "core/details/locks.hpp"
@@ -30,25 +32,6 @@ std::string_view severity_label(Severity severity) {
 }
 
 namespace {
-
-std::string fmt_seconds(double seconds) {
-  std::ostringstream out;
-  if (seconds >= 3600) {
-    out << static_cast<long>(seconds / 3600) << "h" << static_cast<long>(seconds / 60) % 60 << "m";
-  } else if (seconds >= 60) {
-    out << static_cast<long>(seconds / 60) << "m" << static_cast<long>(seconds) % 60 << "s";
-  } else {
-    out << static_cast<long>(seconds) << "s";
-  }
-  return out.str();
-}
-
-std::string fmt_ratio(double ratio) {
-  std::ostringstream out;
-  out.precision(2);
-  out << std::fixed << ratio;
-  return out.str();
-}
 
 // The long_queries collector says which thresholds it was configured with; the largest one is
 // where a query or an idle transaction becomes a finding.
@@ -323,12 +306,14 @@ TargetReport diagnose(const DiagnosisInput& input) {
     report.steps.push_back(connections_step(input));
     report.steps.push_back(idle_step(input));
     report.steps.push_back(queries_step(input));
+    report.steps.push_back(statements_step(input));
     report.steps.push_back(pools_step(input));
     report.steps.push_back(rls_step(input));
   } else {
     for (auto [id, title] : {std::pair{"connections", "Connections and saturation"},
                              {"idle", "Idle connections and leaks"},
                              {"queries_and_locks", "Long queries and locks"},
+                             {"statements", kStatementsTitle},
                              {"pools", "Pool budgets"},
                              {"rls", "Row-level security"}}) {
       report.steps.push_back(skipped(id, title, "not connected"));

@@ -17,7 +17,8 @@ enum class Severity { Skipped, Ok, Warning, Critical };
 std::string_view severity_label(Severity severity);
 
 struct DiagnosisStep {
-  std::string id;  // health, connectivity, connections, idle, queries_and_locks, pools, rls
+  std::string id;  // health, connectivity, connections, idle, queries_and_locks, statements,
+                   // pools, rls
   std::string title;
   Severity severity = Severity::Skipped;
   std::string finding;

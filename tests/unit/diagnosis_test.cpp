@@ -12,6 +12,7 @@
 #include "collectors/long_queries.hpp"
 #include "collectors/pools.hpp"
 #include "collectors/rls_report.hpp"
+#include "collectors/statements.hpp"
 #include "exporter/status_page.hpp"
 
 using namespace pgpulse::analysis;
@@ -45,6 +46,7 @@ struct Fixture {
   LocksDetails locks;
   std::optional<PoolsDetails> pools;
   RlsDetails rls;
+  std::optional<StatementsDetails> statements;
 
   DiagnosisInput input() const {
     DiagnosisInput in;
@@ -56,6 +58,7 @@ struct Fixture {
     in.target.add("locks", locks);
     if (pools) in.target.add("pools", *pools);
     in.target.add("rls", rls);
+    if (statements) in.target.add("statements", *statements);
     return in;
   }
 };
@@ -115,7 +118,7 @@ TEST_CASE("a healthy target passes every runbook step in order") {
   std::vector<std::string> order;
   for (const auto& s : report.steps) order.push_back(s.id);
   CHECK(order == std::vector<std::string>{"health", "connectivity", "connections", "idle",
-                                          "queries_and_locks", "pools", "rls"});
+                                          "queries_and_locks", "statements", "pools", "rls"});
   CHECK(step(report, "connections").finding ==
         "10 of 97 usable slots in use (saturation 0.10); by application: web 9; by role: app 9");
   CHECK(exit_code_for({report}) == 0);
@@ -185,6 +188,98 @@ TEST_CASE("long queries follow the largest configured threshold and locks escala
         std::string::npos);
   locks.locks.max_wait_seconds = 90.0;
   CHECK(step(diagnose(locks), "queries_and_locks").severity == Severity::Critical);
+}
+
+namespace {
+
+// Two reads of made-up pg_stat_statements rows 30 s apart, through the collector's functions.
+StatementsDetails statements_of(std::vector<collectors::StatementRow> after,
+                                std::optional<double> dealloc = 0.0) {
+  collectors::StatementsScan before_scan, after_scan;
+  before_scan.server_now = kNow - 30;
+  after_scan.server_now = kNow;
+  before_scan.dealloc = 0.0;
+  after_scan.dealloc = dealloc;
+  after_scan.max = 5000;
+  after_scan.tracked = 4990;
+  for (auto row : after) {
+    after_scan.rows.push_back(row);
+    row.counters = {};
+    before_scan.rows.push_back(row);
+  }
+  collectors::StatementTracker tracker;
+  tracker.update(before_scan, 20);
+  auto interval = tracker.update(after_scan, 20);
+  collectors::StatementTexts texts;
+  for (const auto& row : after) {
+    texts[row.key] = {"app", "web", "SELECT * FROM t" + std::to_string(row.key.queryid)};
+  }
+  return collectors::statement_details(after_scan, interval, texts, {});
+}
+
+collectors::StatementRow statement(std::int64_t queryid, double calls, double seconds,
+                                   double rows = 0) {
+  collectors::StatementRow r;
+  r.key = {10, 5, queryid};
+  r.counters.calls = calls;
+  r.counters.seconds = seconds;
+  r.counters.rows = rows;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("statements: slow and large results warn, batch candidates and evictions are said") {
+  auto input = healthy();
+  auto s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Skipped);
+  CHECK(s.finding == "the statements collector is disabled");
+  CollectorHealth c;
+  c.name = "statements";
+  c.applicable = false;
+  c.not_applicable_reason = "pg_stat_statements is not installed in database \"app\"";
+  input.health.collectors.push_back(c);
+  CHECK(step(diagnose(input), "statements").finding ==
+        "not applicable: pg_stat_statements is not installed in database \"app\"");
+
+  input.statements = statements_of({statement(1, 300, 3), statement(2, 30, 0.3)});
+  s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Ok);
+  CHECK(s.finding ==
+        "330 calls in the last 30s, mean 10.0 ms; most time: app/web queryid 1 (SELECT * FROM "
+        "t1), 91% of it, mean 10.0 ms");
+  CHECK(s.action.empty());
+
+  input.statements = statements_of({statement(1, 300, 3), statement(7, 4, 10)});
+  s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Warning);
+  CHECK_THAT(s.finding, Catch::Contains("1 slow (mean over 1.00 s): app/web queryid 7 (SELECT "
+                                        "* FROM t7) mean 2.50 s over 4 calls"));
+  CHECK_THAT(s.action, Catch::Contains("EXPLAIN (ANALYZE, BUFFERS)"));
+
+  input.statements = statements_of({statement(3, 2, 0.1, 40000)});
+  s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Warning);
+  CHECK_THAT(s.finding, Catch::Contains("1 with large results (over 10000 rows per call): "
+                                        "app/web queryid 3 (SELECT * FROM t3) 20000 rows per "
+                                        "call"));
+
+  input.statements = statements_of({statement(4, 30 * 400, 30 * 400 * 0.0005)}, 2.0);
+  s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Ok);
+  CHECK_THAT(s.finding, Catch::Contains("1 batch candidate(s) (N+1): app/web queryid 4 (SELECT * "
+                                        "FROM t4) 400 calls/s at 0.500 ms"));
+  CHECK_THAT(s.finding, Catch::Contains("pg_stat_statements evicted entries 2 time(s) in the "
+                                        "interval: history is being lost (4990 of 5000 entries"));
+}
+
+TEST_CASE("statements: the first read only takes the baseline, and says so") {
+  auto input = healthy();
+  StatementsDetails baseline;
+  input.statements = baseline;
+  auto s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Skipped);
+  CHECK_THAT(s.finding, Catch::Contains("only takes the baseline"));
 }
 
 TEST_CASE("pool budgets and RLS findings") {
