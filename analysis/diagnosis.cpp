@@ -154,6 +154,19 @@ DiagnosisStep connections_step(const DiagnosisInput& input) {
   return step;
 }
 
+// The request behind the longest idle transaction, from the long_queries offenders (the last
+// statement such a session ran carries its sqlcommenter comment).
+std::string idle_transaction_trace(const DiagnosisInput& input) {
+  const auto* q = input.target.find<core::LongQueriesDetails>();
+  if (!q) return "";
+  const core::Offender* oldest = nullptr;
+  for (const auto& o : q->offenders) {
+    if (o.state.rfind("idle in transaction", 0) != 0) continue;
+    if (!oldest || o.transaction_seconds > oldest->transaction_seconds) oldest = &o;
+  }
+  return oldest ? fmt_trace(oldest->trace) : "";
+}
+
 DiagnosisStep idle_step(const DiagnosisInput& input) {
   const auto* d = input.target.find<core::IdleTrendDetails>();
   if (!d) return skipped("idle", "Idle connections and leaks", "no idle-connection data");
@@ -162,7 +175,7 @@ DiagnosisStep idle_step(const DiagnosisInput& input) {
                  " idle in transaction";
   if (const auto& oldest = d->oldest_idle_in_transaction) {
     step.finding += "; oldest idle transaction " + fmt_seconds(oldest->seconds) + " (database " +
-                    oldest->name + ")";
+                    oldest->name + ")" + idle_transaction_trace(input);
     double limit = long_query_limit(input);
     if (oldest->seconds >= limit) step.severity = Severity::Warning;
     if (oldest->seconds >= 6 * limit) step.severity = Severity::Critical;
@@ -203,7 +216,7 @@ DiagnosisStep queries_step(const DiagnosisInput& input) {
     if (!q->offenders.empty() && step.severity != Severity::Ok) {
       const auto& o = q->offenders.front();
       step.finding += "; worst: pid " + std::to_string(o.pid) + " (" + o.application_name + ", " +
-                      o.usename + "): " + o.query;
+                      o.usename + "): " + o.query + fmt_trace(o.trace);
     }
   }
   if (l) {
@@ -212,7 +225,7 @@ DiagnosisStep queries_step(const DiagnosisInput& input) {
     if (l->blocked > 0) {
       std::string roots;
       for (const auto& root : l->blocking_tree) {
-        roots += (roots.empty() ? "" : ", ") + std::to_string(root.pid);
+        roots += (roots.empty() ? "" : ", ") + std::to_string(root.pid) + fmt_trace(root.trace);
       }
       step.finding +=
           " for up to " + fmt_seconds(l->max_wait_seconds) + ", root blocker pid(s) " + roots;

@@ -4,6 +4,8 @@
 #include <sstream>
 #include <string>
 
+#include "core/details/trace.hpp"
+
 namespace pgpulse::analysis {
 
 inline std::string fmt_seconds(double seconds) {
@@ -36,6 +38,22 @@ inline std::string fmt_latency(double seconds) {
     out << seconds << " s";
   }
   return out.str();
+}
+
+// " (trace <id>, route /api/x, controller tickets, <link>)" for a query that carried a
+// sqlcommenter comment; "" for one that did not.
+inline std::string fmt_trace(const core::TraceContext& trace) {
+  std::string parts;
+  auto add = [&](const char* name, const std::string& value) {
+    if (!value.empty()) parts += (parts.empty() ? "" : ", ") + std::string(name) + value;
+  };
+  add("trace ", trace.trace_id);
+  add("route ", trace.route);
+  add("controller ", trace.controller);
+  add("action ", trace.action);
+  add("application ", trace.application);
+  add("", trace.url);
+  return parts.empty() ? "" : " (" + parts + ")";
 }
 
 }  // namespace pgpulse::analysis

@@ -95,6 +95,12 @@ struct StatementsConfig {
   bool operator==(const StatementsConfig&) const = default;
 };
 
+// Links from the trace ids that sqlcommenter comments carry to the tracing UI.
+struct TracingConfig {
+  std::string url_template;  // e.g. http://jaeger:16686/trace/{trace_id}; empty: no links
+  bool operator==(const TracingConfig&) const = default;
+};
+
 struct Config {
   std::vector<TargetConfig> targets;
   std::string listen_address = "0.0.0.0:9188";
@@ -111,6 +117,7 @@ struct Config {
   std::vector<PoolConfig> pools;
   RlsConfig rls;
   StatementsConfig statements;
+  TracingConfig tracing;
   std::string config_file;  // empty when no file was given
 
   bool operator==(const Config&) const = default;

@@ -332,6 +332,24 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
   schema.push_back(integer("statements.text_max_length",
                            "bytes of normalised statement text shown on /statements", 16, 16384,
                            [](Config& c) -> long& { return c.statements.text_max_length; }));
+  schema.push_back(make("tracing.url_template", "",
+                        "link to a trace from its sqlcommenter traceparent, e.g. "
+                        "http://jaeger:16686/trace/{trace_id} ({span_id} too)",
+                        [](Config& config, const std::string& value) -> std::string {
+                          if (value.empty()) {
+                            config.tracing.url_template.clear();
+                            return "";
+                          }
+                          if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
+                            return "expected an http:// or https:// URL";
+                          }
+                          if (value.find("{trace_id}") == std::string::npos) {
+                            return "expected {trace_id} in the template, e.g. "
+                                   "http://jaeger:16686/trace/{trace_id}";
+                          }
+                          config.tracing.url_template = value;
+                          return "";
+                        }));
   for (const auto& collector : collectors) {
     auto enabled = make("collector." + collector.name + ".enabled",
                         collector.default_enabled ? "true" : "false",

@@ -63,11 +63,15 @@ const std::vector<CollectorEntry>& collector_registry() {
       {{"long_queries", true, Millis{0},
         "longest queries and transactions, counts over thresholds, /activity offenders"},
        kPostgres,
-       from_section<collectors::LongQueriesCollector>(&Config::activity)},
+       [](const Config& c, const TargetConfig&) {
+         return any(std::make_unique<collectors::LongQueriesCollector>(c.activity, c.tracing));
+       }},
       {{"locks", true, Millis{0},
         "backends blocked on locks, longest wait, root blockers, chain depth, blocking tree"},
        kPostgres,
-       from_section<collectors::LocksCollector>(&Config::activity)},
+       [](const Config& c, const TargetConfig&) {
+         return any(std::make_unique<collectors::LocksCollector>(c.activity, c.tracing));
+       }},
       {{"pools", true, Millis{0},
         "per-application pool budgets from the pools config, utilization, overcommit"},
        kPostgres,

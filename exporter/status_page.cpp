@@ -36,6 +36,20 @@ std::string badge(std::string_view severity) {
   return "<span class=\"badge " + s + "\">" + s + "</span>";
 }
 
+// The request behind a query (sqlcommenter): its route, and its trace id linked to the tracing UI
+// when tracing.url_template is set. The id is hex and the link built from the config's template.
+std::string trace_cell(const core::TraceContext& trace) {
+  std::string out;
+  if (!trace.route.empty()) out += "<code class=\"route\">" + html_escape(trace.route) + "</code> ";
+  if (!trace.url.empty()) {
+    out += "<a class=\"trace\" href=\"" + html_escape(trace.url) + "\">" +
+           html_escape(trace.trace_id) + "</a>";
+  } else if (!trace.trace_id.empty()) {
+    out += "<code class=\"trace\">" + html_escape(trace.trace_id) + "</code>";
+  }
+  return out;
+}
+
 // Milliseconds below 10 s, else seconds: statement means span microseconds to minutes.
 std::string duration_text(double seconds) {
   return seconds < 10 ? fixed(seconds * 1000, seconds < 0.01 ? 2 : 1) + " ms"
@@ -113,14 +127,14 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
   } else {
     out << "<table "
            "class=\"offenders\"><tr><th>pid</th><th>application</th><th>role</th><th>state</th>"
-           "<th>query</th><th>transaction</th><th>wait</th><th>query text</th></tr>";
+           "<th>query</th><th>transaction</th><th>wait</th><th>trace</th><th>query text</th></tr>";
     for (std::size_t i = 0; i < queries->offenders.size() && i < 10; ++i) {
       const auto& o = queries->offenders[i];
       out << "<tr><td>" << o.pid << "</td><td>" << html_escape(o.application_name) << "</td><td>"
           << html_escape(o.usename) << "</td><td>" << html_escape(o.state) << "</td><td>"
           << fixed(o.query_seconds, 0) << "s</td><td>" << fixed(o.transaction_seconds, 0)
-          << "s</td><td>" << html_escape(o.wait_event) << "</td><td><code>" << html_escape(o.query)
-          << "</code></td></tr>";
+          << "s</td><td>" << html_escape(o.wait_event) << "</td><td>" << trace_cell(o.trace)
+          << "</td><td><code>" << html_escape(o.query) << "</code></td></tr>";
     }
     out << "</table>";
   }

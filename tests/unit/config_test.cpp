@@ -386,3 +386,22 @@ TEST_CASE("statements thresholds from flags and the file") {
   CHECK(file.config.statements.slow_mean == Millis{2000});
   CHECK_THAT(load({"--statements.top-n", "0"}).error_text(), Catch::Contains("out of range"));
 }
+
+TEST_CASE("tracing.url_template: an http(s) URL with {trace_id}, from flags and the file") {
+  CHECK(load({}).config.tracing.url_template.empty());
+  auto result = load({"--tracing.url-template", "http://jaeger:16686/trace/{trace_id}"});
+  REQUIRE(result.error_text() == "");
+  CHECK(result.config.tracing.url_template == "http://jaeger:16686/trace/{trace_id}");
+  auto path = write_temp("tracing.yml",
+                         "dsn: host=db\ntracing:\n"
+                         "  url_template: https://tempo/explore?trace={trace_id}&span={span_id}\n");
+  auto file = load({"--config", path});
+  REQUIRE(file.error_text() == "");
+  CHECK(file.config.tracing.url_template ==
+        "https://tempo/explore?trace={trace_id}&span={span_id}");
+  CHECK(load({"--tracing.url-template", "javascript:alert(1)//{trace_id}"}).error_text() ==
+        "flag --tracing.url-template: key \"tracing.url_template\": expected an http:// or "
+        "https:// URL\n");
+  CHECK_THAT(load({"--tracing.url-template", "http://jaeger/trace/"}).error_text(),
+             Catch::Contains("expected {trace_id} in the template"));
+}

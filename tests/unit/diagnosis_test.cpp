@@ -282,6 +282,43 @@ TEST_CASE("statements: the first read only takes the baseline, and says so") {
   CHECK_THAT(s.finding, Catch::Contains("only takes the baseline"));
 }
 
+TEST_CASE(
+    "the trace id, route and link of the worst query, the root blocker and the idle "
+    "transaction") {
+  TraceContext trace;
+  trace.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  trace.route = "/api/tickets";
+  trace.url = "http://jaeger/trace/4bf92f3577b34da6a3ce929d0e0e4736";
+  auto input = healthy();
+  input.queries.longest_query_seconds = 400;
+  Offender slow;
+  slow.pid = 7;
+  slow.application_name = "web";
+  slow.usename = "app";
+  slow.query = "SELECT ?";
+  slow.trace = trace;
+  Offender idle;
+  idle.pid = 8;
+  idle.state = "idle in transaction";
+  idle.transaction_seconds = 500;
+  idle.trace.route = "/api/checkout";
+  input.queries.offenders = {slow, idle};
+  auto q = step(diagnose(input), "queries_and_locks");
+  CHECK_THAT(q.finding, Catch::Contains("worst: pid 7 (web, app): SELECT ? (trace "
+                                        "4bf92f3577b34da6a3ce929d0e0e4736, route /api/tickets, "
+                                        "http://jaeger/trace/4bf92f3577b34da6a3ce929d0e0e4736)"));
+  input.idle.oldest_idle_in_transaction = OldestSession{"app", 500.0};
+  CHECK_THAT(step(diagnose(input), "idle").finding,
+             Catch::Contains("oldest idle transaction 8m20s (database app) (route /api/checkout)"));
+  input.locks.blocked = 1;
+  BlockingNode root;
+  root.pid = 4242;
+  root.trace = trace;
+  input.locks.blocking_tree = {root};
+  CHECK_THAT(step(diagnose(input), "queries_and_locks").finding,
+             Catch::Contains("root blocker pid(s) 4242 (trace 4bf92f3577b34da6a3ce929d0e0e4736"));
+}
+
 TEST_CASE("pool budgets and RLS findings") {
   auto input = healthy();
   input.pools = PoolsDetails{{{"web", 10, 12, 1.2}}, 1.3, 97};
