@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "collectors/query_text.hpp"
 #include "core/label_folding.hpp"
@@ -182,6 +183,8 @@ Applicability StatementsCollector::applicability(PollContext& context) {
   // A new connection: the gap since the last scan may be long, so the next scan is a baseline.
   tracker_.rebaseline();
   sql_ = {};
+  databases_.clear();  // renamed while disconnected: asked again
+  roles_.clear();
   auto row = parse_statements_support(context.query(kStatementsSupportSql));
   auto support = assess_statements_support(row);
   if (!support.applicability.applicable) return support.applicability;
@@ -199,48 +202,78 @@ Applicability StatementsCollector::applicability(PollContext& context) {
   return Applicability::yes();
 }
 
+std::vector<StatementKey> texts_to_fetch(const std::vector<StatementInterval>& top,
+                                         const std::map<StatementKey, std::string>& held,
+                                         std::optional<long> last_fetch, long poll) {
+  std::vector<StatementKey> missing;
+  for (const auto& entry : top) {
+    if (!held.count(entry.key)) missing.push_back(entry.key);
+  }
+  if (last_fetch && poll - *last_fetch < kTextFetchEveryPolls) return {};
+  return missing;
+}
+
+void StatementsCollector::fetch_names(PollContext& context,
+                                      const std::vector<StatementInterval>& top) {
+  std::set<std::uint32_t> dbids, userids;
+  for (const auto& entry : top) {
+    if (!databases_.count(entry.key.dbid)) dbids.insert(entry.key.dbid);
+    if (!roles_.count(entry.key.userid)) userids.insert(entry.key.userid);
+  }
+  if (dbids.empty() && userids.empty()) return;
+  auto array = [](const std::set<std::uint32_t>& oids) {
+    std::string out;
+    for (auto oid : oids) out += (out.empty() ? "" : ",") + std::to_string(oid);
+    return "{" + out + "}";
+  };
+  auto result = context.query(kStatementNamesSql, {array(dbids), array(userids)});
+  int kind = result.column_index("kind"), oid = result.column_index("oid"),
+      name = result.column_index("name");
+  for (int r = 0; r < result.rows(); ++r) {
+    auto& names = result.text(r, kind) == "database" ? databases_ : roles_;
+    names[static_cast<std::uint32_t>(result.integer(r, oid))] = std::string(result.text(r, name));
+  }
+  // Dropped since pg_stat_statements saw them: the oid stands in, and is not asked again.
+  for (auto dbid : dbids) databases_.try_emplace(dbid, std::to_string(dbid));
+  for (auto userid : userids) roles_.try_emplace(userid, std::to_string(userid));
+}
+
 void StatementsCollector::fetch_texts(PollContext& context,
                                       const std::vector<StatementInterval>& top) {
-  std::string userids, dbids, queryids;
-  for (const auto& entry : top) {
-    auto cached = texts_.find(entry.key);
-    if (cached != texts_.end()) {
-      cached->second.last_used = polls_;
-      continue;
+  for (const auto& entry : top) text_used_[entry.key] = polls_;
+  auto wanted = texts_to_fetch(top, texts_, last_text_fetch_, polls_);
+  if (!wanted.empty()) {
+    std::string userids, dbids, queryids;
+    for (const auto& key : wanted) {
+      const char* comma = userids.empty() ? "" : ",";
+      userids += comma + std::to_string(key.userid);
+      dbids += comma + std::to_string(key.dbid);
+      queryids += comma + std::to_string(key.queryid);
     }
-    const char* comma = userids.empty() ? "" : ",";
-    userids += comma + std::to_string(entry.key.userid);
-    dbids += comma + std::to_string(entry.key.dbid);
-    queryids += comma + std::to_string(entry.key.queryid);
-  }
-  if (!userids.empty()) {
     // Read a margin beyond the shown length: normalising shortens comments and white space.
     auto bytes = std::to_string(std::min<long>(options_.text_max_length * 4, 65536));
     auto result = context.query(
         sql_.text, {"{" + userids + "}", "{" + dbids + "}", "{" + queryids + "}", bytes});
+    last_text_fetch_ = polls_;
     int userid = result.column_index("userid"), dbid = result.column_index("dbid"),
-        queryid = result.column_index("queryid"), datname = result.column_index("datname"),
-        usename = result.column_index("usename"), query = result.column_index("query");
+        queryid = result.column_index("queryid"), query = result.column_index("query");
     for (int r = 0; r < result.rows(); ++r) {
       StatementKey key{static_cast<std::uint32_t>(result.integer(r, userid)),
                        static_cast<std::uint32_t>(result.integer(r, dbid)),
                        result.integer(r, queryid)};
-      texts_[key] = CachedText{
-          StatementText{std::string(result.text(r, datname)), std::string(result.text(r, usename)),
-                        std::string(result.text(r, query))},
-          polls_};
+      texts_[key] = std::string(result.text(r, query));
     }
   }
-  // Keep the texts of statements seen in the top N in the last 10 polls (a statement at the edge
-  // of the top N comes and goes), at most 4 N of them.
-  std::erase_if(texts_, [&](const auto& item) { return polls_ - item.second.last_used > 10; });
+  // Keep the texts of statements in the top N in the last 10 polls (a statement at the edge of
+  // the top N comes and goes), at most 4 N of them.
+  std::erase_if(text_used_, [&](const auto& item) { return polls_ - item.second > 10; });
   auto limit = static_cast<std::size_t>(std::max(4 * options_.top_n, 16L));
-  while (texts_.size() > limit) {
-    auto oldest = std::min_element(texts_.begin(), texts_.end(), [](const auto& a, const auto& b) {
-      return a.second.last_used < b.second.last_used;
-    });
-    texts_.erase(oldest);
+  while (text_used_.size() > limit) {
+    text_used_.erase(
+        std::min_element(text_used_.begin(), text_used_.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; }));
   }
+  std::erase_if(texts_, [&](const auto& item) { return !text_used_.count(item.first); });
 }
 
 CollectorOutput StatementsCollector::collect(PollContext& context) {
@@ -252,10 +285,14 @@ CollectorOutput StatementsCollector::collect(PollContext& context) {
   auto header = context.query(sql_.header);
   auto scan = parse_statements_scan(header, context.query(sql_.scan));
   auto interval = tracker_.update(scan, static_cast<std::size_t>(options_.top_n));
+  fetch_names(context, interval.top);
   fetch_texts(context, interval.top);
   StatementTexts texts;
   for (const auto& entry : interval.top) {
-    if (auto it = texts_.find(entry.key); it != texts_.end()) texts[entry.key] = it->second.text;
+    auto& text = texts[entry.key];
+    text.datname = databases_[entry.key.dbid];
+    text.usename = roles_[entry.key.userid];
+    if (auto it = texts_.find(entry.key); it != texts_.end()) text.query = it->second;
   }
   auto details = statement_details(scan, interval, texts, options_);
   auto families = statement_families(scan, interval, details);

@@ -17,7 +17,8 @@
 namespace pgpulse::collectors {
 
 struct StatementText {
-  std::string datname, usename, query;  // query as pg_stat_statements holds it (not normalised)
+  std::string datname, usename;
+  std::string query;  // as pg_stat_statements holds it (not normalised); "" until fetched
 };
 using StatementTexts = std::map<StatementKey, StatementText>;
 
@@ -31,9 +32,17 @@ core::StatementsDetails statement_details(const StatementsScan& scan,
 Families statement_families(const StatementsScan& scan, const StatementsInterval& interval,
                             const core::StatementsDetails& details);
 
+// Pure: the top statements whose text to fetch at poll `poll`: those without one, and only when
+// the last fetch is at least kTextFetchEveryPolls polls old (every fetch reads all texts, so under
+// churn at most every other poll: a minute at the default interval).
+inline constexpr long kTextFetchEveryPolls = 2;
+std::vector<StatementKey> texts_to_fetch(const std::vector<StatementInterval>& top,
+                                         const std::map<StatementKey, std::string>& held,
+                                         std::optional<long> last_fetch, long poll);
+
 // Not applicable when the extension is missing in the target's database, not preloaded, too old,
-// or the role cannot read other roles' statements. Keeps the previous scan (for the deltas) and
-// the texts of recent top statements between polls.
+// or the role cannot read other roles' statements. Keeps the previous scan (for the deltas), the
+// names of the databases and roles it labelled, and the texts of recent top statements.
 class StatementsCollector : public Collector {
  public:
   explicit StatementsCollector(const config::StatementsConfig& options) : options_(options) {}
@@ -41,16 +50,16 @@ class StatementsCollector : public Collector {
   CollectorOutput collect(PollContext& context) override;
 
  private:
+  void fetch_names(PollContext& context, const std::vector<StatementInterval>& top);
   void fetch_texts(PollContext& context, const std::vector<StatementInterval>& top);
 
   config::StatementsConfig options_;
   StatementsSql sql_;
   StatementTracker tracker_;
-  struct CachedText {
-    StatementText text;
-    long last_used = 0;  // poll number
-  };
-  std::map<StatementKey, CachedText> texts_;
+  std::map<std::uint32_t, std::string> databases_, roles_;  // oid -> name, this connection
+  std::map<StatementKey, std::string> texts_;               // as pg_stat_statements holds them
+  std::map<StatementKey, long> text_used_;                  // poll a text was last in the top N
+  std::optional<long> last_text_fetch_;                     // poll number
   long polls_ = 0;
 };
 

@@ -18,6 +18,13 @@ FROM (SELECT 1) AS one
 LEFT JOIN pg_extension e ON e.extname = 'pg_stat_statements'
 LEFT JOIN pg_namespace n ON n.oid = e.extnamespace)SQL";
 
+// The labels of the top N: names for the oids pgpulse has not seen yet, apart from the texts so
+// that a deferred text never changes a series' labels. A dropped database or role keeps its oid.
+const char* const kStatementNamesSql = R"SQL(
+SELECT 'database' AS kind, oid, datname AS name FROM pg_database WHERE oid = ANY($1::oid[])
+UNION ALL
+SELECT 'role', oid, rolname FROM pg_roles WHERE oid = ANY($2::oid[]))SQL";
+
 namespace {
 
 const char* const kEnable =
@@ -121,18 +128,16 @@ StatementsSql statements_sql(const std::string& schema, int version) {
              std::string(has_since ? "date_part('epoch', stats_since)" : "NULL::float8") +
              " AS stats_since\nFROM " + schema + ".pg_stat_statements(false)";
   // showtext := true reads the whole query text file and every entry's text into the function's
-  // result before the join filters it: the reason it runs only for statements that enter the top
-  // N, and whose text pgpulse does not hold yet.
+  // result (a tuplestore that spills to temp files past work_mem) before the join filters it:
+  // the reason it runs only for statements that enter the top N without a text pgpulse holds,
+  // and at most every other poll.
   sql.text =
-      "SELECT s.userid, s.dbid, s.queryid, coalesce(d.datname, s.dbid::text) AS datname,\n"
-      "       coalesce(r.rolname, s.userid::text) AS usename, left(s.query, $4::int) AS query\n"
+      "SELECT s.userid, s.dbid, s.queryid, left(s.query, $4::int) AS query\n"
       "FROM " +
       schema +
       ".pg_stat_statements(true) s\n"
       "JOIN unnest($1::oid[], $2::oid[], $3::bigint[]) AS k(userid, dbid, queryid)\n"
-      "  USING (userid, dbid, queryid)\n"
-      "LEFT JOIN pg_database d ON d.oid = s.dbid\n"
-      "LEFT JOIN pg_roles r ON r.oid = s.userid" +
+      "  USING (userid, dbid, queryid)" +
       std::string(has_info ? "\nWHERE s.toplevel" : "");
   sql.probe = "SELECT count(*) AS entries FROM " + schema + ".pg_stat_statements(false)";
   return sql;

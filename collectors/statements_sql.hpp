@@ -24,6 +24,7 @@ struct StatementsSupport {
 };
 
 extern const char* const kStatementsSupportSql;
+extern const char* const kStatementNamesSql;  // $1 database oids, $2 role oids
 // Pure: whether the collector can run, and if not, the reason with how to enable it.
 StatementsSupport assess_statements_support(const StatementsSupportRow& row);
 StatementsSupportRow parse_statements_support(const pg::Result& result);
@@ -40,7 +41,7 @@ int parse_extension_version(const std::string& text);  // "1.10" -> 110; 0 when 
 struct StatementsSql {
   std::string header;  // clock, pg_stat_statements.max, block_size, pg_stat_statements_info
   std::string scan;    // every entry, showtext := false
-  std::string text;    // text and names for given keys: $1 userids, $2 dbids, $3 queryids, $4 bytes
+  std::string text;    // texts of given keys: $1 userids, $2 dbids, $3 queryids, $4 bytes
   std::string probe;   // one call, to see it is loaded
 };
 inline constexpr int kStatementsMinVersion = 108;  // total_exec_time (PostgreSQL 13)

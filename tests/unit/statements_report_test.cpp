@@ -136,7 +136,7 @@ TEST_CASE("interval numbers: hit ratio, temp bytes, share of time, since-reset e
   CHECK(d.deallocations == 0);
 }
 
-TEST_CASE("names and text come from the fetched texts, normalised; oids when not fetched") {
+TEST_CASE("names and text come from what was fetched, text normalised; oids when nothing was") {
   auto polled = poll_twice({entry(1, 10, 3), entry(2, 10, 1)}, 20);
   StatementTexts texts;
   texts[StatementKey{10, 5, 1}] = StatementText{
@@ -153,6 +153,19 @@ TEST_CASE("names and text come from the fetched texts, normalised; oids when not
   CHECK(d.top[1].datname == "5");  // dbid
   CHECK(d.top[1].usename == "10");
   CHECK(d.top[1].query.empty());
+}
+
+TEST_CASE("texts are fetched for top statements without one, at most every other poll") {
+  std::vector<StatementInterval> top(3);
+  for (int i = 0; i < 3; ++i) top[i].key = StatementKey{10, 5, i + 1};
+  std::map<StatementKey, std::string> held{{StatementKey{10, 5, 2}, "SELECT 2"}};
+  auto first = texts_to_fetch(top, held, std::nullopt, 7);
+  CHECK(first == std::vector<StatementKey>{{10, 5, 1}, {10, 5, 3}});
+  CHECK(texts_to_fetch(top, held, 7L, 8).empty());  // fetched at the previous poll: next one
+  CHECK(texts_to_fetch(top, held, 7L, 9).size() == 2);
+  held[StatementKey{10, 5, 1}] = "SELECT 1";
+  held[StatementKey{10, 5, 3}] = "SELECT 3";
+  CHECK(texts_to_fetch(top, held, std::nullopt, 20).empty());  // all held: no fetch at all
 }
 
 TEST_CASE("with 5,000 distinct statements each statement family has N + 1 series") {
