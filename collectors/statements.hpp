@@ -43,6 +43,10 @@ std::vector<StatementKey> texts_to_fetch(const std::vector<StatementInterval>& t
 // Not applicable when the extension is missing in the target's database, not preloaded, too old,
 // or the role cannot read other roles' statements. Keeps the previous scan (for the deltas), the
 // names of the databases and roles it labelled, and the texts of recent top statements.
+//
+// Thread-safety: like every Collector, called from its target poller's thread only. Ownership:
+// owns its tracker and caches (bounded: texts of at most 4 x top_n statements, names of the
+// databases and roles of statements it listed); borrows nothing between calls.
 class StatementsCollector : public Collector {
  public:
   explicit StatementsCollector(const config::StatementsConfig& options) : options_(options) {}
