@@ -101,6 +101,24 @@ struct VacuumConfig {
   bool operator==(const VacuumConfig&) const = default;
 };
 
+// pg_stat_statements, read by the statements collector: which statements get series of their own
+// and when a statement counts as slow, chatty (a batch candidate) or returning large results.
+struct StatementsConfig {
+  long top_n = 20;         // statements with series of their own; the rest sum into "other"
+  Millis slow_mean{1000};  // mean time per call over the interval that makes a statement slow
+  double chatty_calls_per_second = 100;  // calls per second over the interval ...
+  Millis chatty_max_mean{10};            // ... with a mean below this: a batch candidate
+  double large_result_rows = 10000;      // rows per call over the interval
+  long text_max_length = 500;            // bytes of normalised statement text on /statements
+  bool operator==(const StatementsConfig&) const = default;
+};
+
+// Links from the trace ids that sqlcommenter comments carry to the tracing UI.
+struct TracingConfig {
+  std::string url_template;  // e.g. http://jaeger:16686/trace/{trace_id}; empty: no links
+  bool operator==(const TracingConfig&) const = default;
+};
+
 struct Config {
   std::vector<TargetConfig> targets;
   std::string listen_address = "0.0.0.0:9188";
@@ -120,6 +138,8 @@ struct Config {
   std::vector<PoolConfig> pools;
   RlsConfig rls;
   VacuumConfig vacuum;
+  StatementsConfig statements;
+  TracingConfig tracing;
   std::string config_file;  // empty when no file was given
 
   bool operator==(const Config&) const = default;

@@ -20,6 +20,7 @@
 #include "collectors/standby.hpp"
 #include "collectors/vacuum.hpp"
 #include "collectors/wal.hpp"
+#include "collectors/statements.hpp"
 
 namespace pgpulse::daemon {
 
@@ -74,17 +75,26 @@ const std::vector<CollectorEntry>& collector_registry() {
       {{"long_queries", true, Millis{0},
         "longest queries and transactions, counts over thresholds, /activity offenders"},
        kPostgres,
-       from_section<collectors::LongQueriesCollector>(&Config::activity)},
+       [](const Config& c, const TargetConfig&) {
+         return any(std::make_unique<collectors::LongQueriesCollector>(c.activity, c.tracing));
+       }},
       {{"locks", true, Millis{0},
         "backends blocked on locks, longest wait, root blockers, chain depth, blocking tree"},
        kPostgres,
-       from_section<collectors::LocksCollector>(&Config::activity)},
+       [](const Config& c, const TargetConfig&) {
+         return any(std::make_unique<collectors::LocksCollector>(c.activity, c.tracing));
+       }},
       {{"pools", true, Millis{0},
         "per-application pool budgets from the pools config, utilization, overcommit"},
        kPostgres,
        [](const Config& c, const TargetConfig& t) {
          return any(std::make_unique<collectors::PoolsCollector>(c.pools, t.name));
        }},
+      {{"statements", true, Millis{30 * 1000},
+        "pg_stat_statements: top statements by time in the last interval, slow, chatty and "
+        "large-result statements, statements table fill"},
+       kPostgres,
+       from_section<collectors::StatementsCollector>(&Config::statements)},
       {{"rls", true, Millis{5 * 60 * 1000},
         "per-database visit: RLS posture and policy drift, bypass roles, seq-scan-heavy tables"},
        kPostgres,

@@ -7,6 +7,7 @@
 #include "core/details/connections.hpp"
 #include "core/details/long_queries.hpp"
 #include "core/details/rls.hpp"
+#include "core/details/statements.hpp"
 #include "exporter/diagnose_page.hpp"
 
 namespace pgpulse::exporter {
@@ -33,6 +34,61 @@ std::string fixed(double value, int decimals) {
 std::string badge(std::string_view severity) {
   std::string s(severity);
   return "<span class=\"badge " + s + "\">" + s + "</span>";
+}
+
+// The request behind a query (sqlcommenter): its route, and its trace id linked to the tracing UI
+// when tracing.url_template is set. The id is hex and the link built from the config's template.
+std::string trace_cell(const core::TraceContext& trace) {
+  std::string out;
+  if (!trace.route.empty()) out += "<code class=\"route\">" + html_escape(trace.route) + "</code> ";
+  if (!trace.url.empty()) {
+    out += "<a class=\"trace\" href=\"" + html_escape(trace.url) + "\">" +
+           html_escape(trace.trace_id) + "</a>";
+  } else if (!trace.trace_id.empty()) {
+    out += "<code class=\"trace\">" + html_escape(trace.trace_id) + "</code>";
+  }
+  return out;
+}
+
+// Milliseconds below 10 s, else seconds: statement means span microseconds to minutes.
+std::string duration_text(double seconds) {
+  return seconds < 10 ? fixed(seconds * 1000, seconds < 0.01 ? 2 : 1) + " ms"
+                      : fixed(seconds, 1) + " s";
+}
+
+void statements_section(std::ostringstream& out, const core::TargetView& view) {
+  out << "<h3>Top statements</h3>";
+  const auto* d = view.find<core::StatementsDetails>();
+  if (!d) {
+    out << "<p class=\"muted\">no statement data (pg_stat_statements: see the collectors "
+           "below)</p>";
+    return;
+  }
+  if (!d->has_interval) {
+    out << "<p class=\"muted\">first read of pg_stat_statements taken; the top statements "
+           "follow after the next</p>";
+    return;
+  }
+  out << "<p class=\"statements-summary\">over the last " << fixed(d->interval_seconds, 0)
+      << "s: " << fixed(d->calls, 0) << " calls, mean " << duration_text(d->mean_seconds) << "; "
+      << d->slow << " slow, " << d->chatty << " chatty, " << d->large_result << " large-result; "
+      << d->tracked << " of " << d->max << " entries tracked</p>";
+  if (d->top.empty()) return;
+  out << "<table class=\"statements\"><tr><th>time</th><th>calls/s</th><th>mean</th>"
+         "<th>rows/call</th><th>database</th><th>role</th><th>queryid</th><th></th>"
+         "<th>statement</th></tr>";
+  for (std::size_t i = 0; i < d->top.size() && i < 5; ++i) {
+    const auto& s = d->top[i];
+    std::string flags = std::string(s.slow ? "slow " : "") + (s.chatty ? "chatty " : "") +
+                        (s.large_result ? "large-result" : "");
+    out << "<tr><td>" << fixed(s.share_of_time * 100, 1) << "%</td><td>"
+        << fixed(s.calls_per_second, 1) << "</td><td>" << duration_text(s.mean_seconds)
+        << "</td><td>" << fixed(s.rows_per_call, 1) << "</td><td>" << html_escape(s.datname)
+        << "</td><td>" << html_escape(s.usename) << "</td><td><code>" << html_escape(s.queryid)
+        << "</code></td><td>" << (flags.empty() ? "" : badge("warning") + " " + flags)
+        << "</td><td><code>" << html_escape(s.query) << "</code></td></tr>";
+  }
+  out << "</table>";
 }
 
 void target_section(std::ostringstream& out, const analysis::DiagnosisInput& input,
@@ -71,17 +127,19 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
   } else {
     out << "<table "
            "class=\"offenders\"><tr><th>pid</th><th>application</th><th>role</th><th>state</th>"
-           "<th>query</th><th>transaction</th><th>wait</th><th>query text</th></tr>";
+           "<th>query</th><th>transaction</th><th>wait</th><th>trace</th><th>query text</th></tr>";
     for (std::size_t i = 0; i < queries->offenders.size() && i < 10; ++i) {
       const auto& o = queries->offenders[i];
       out << "<tr><td>" << o.pid << "</td><td>" << html_escape(o.application_name) << "</td><td>"
           << html_escape(o.usename) << "</td><td>" << html_escape(o.state) << "</td><td>"
           << fixed(o.query_seconds, 0) << "s</td><td>" << fixed(o.transaction_seconds, 0)
-          << "s</td><td>" << html_escape(o.wait_event) << "</td><td><code>" << html_escape(o.query)
-          << "</code></td></tr>";
+          << "s</td><td>" << html_escape(o.wait_event) << "</td><td>" << trace_cell(o.trace)
+          << "</td><td><code>" << html_escape(o.query) << "</code></td></tr>";
     }
     out << "</table>";
   }
+
+  statements_section(out, view);
 
   out << "<h3>Row-level security</h3>";
   if (const auto* rls = view.find<core::RlsDetails>()) {
@@ -173,6 +231,7 @@ std::string render_status_page(const core::SnapshotStore::View& view, double now
          "<meta http-equiv=\"refresh\" content=\"15\"><title>pgpulse status</title><style>"
       << kStyle << "</style></head><body><h1>pgpulse status</h1><nav>"
       << "<a href=\"/metrics\">/metrics</a><a href=\"/activity\">/activity</a>"
+         "<a href=\"/statements\">/statements</a>"
          "<a href=\"/diagnose\">/diagnose</a><a href=\"/tables\">/tables</a>"
          "<a href=\"/readyz\">/readyz</a></nav>";
   if (inputs.empty()) out << "<p>No targets yet.</p>";

@@ -8,8 +8,9 @@
 #   live     a throwaway PostgreSQL with some trouble in it (idle and leaking connections, an
 #            idle transaction holding a lock and a query waiting on it, a pool over budget, a
 #            tenant table without RLS, a dropped policy, a BYPASSRLS role, sequential scans, a
-#            deadlock, a table full of dead tuples, an inactive replication slot), archiving, and
-#            a streaming standby of it, pgpulse polling both every second, a real Alertmanager and a real Prometheus
+#            deadlock, a table full of dead tuples, an inactive replication slot, a repeated
+#            slow statement), archiving, and a streaming standby of it, pgpulse polling both
+#            every second, a real Alertmanager and a real Prometheus
 #            scraping pgpulse every second with the rules loaded (for: shortened to 0s).
 #            Every PromQL expression of the rules and of the dashboard must parse and each of
 #            its selectors must return data; the expected alerts must fire and reach the
@@ -325,7 +326,7 @@ pools:
 EOF
 pgpulse_port="" hook_port="" am_port="" prom_port=""   # set by launch
 pgpulse_args=(--config "$work/pgpulse.yml" --web.listen-address "127.0.0.1:@PORT@"
-              --idle-trend.window 20s)
+              --idle-trend.window 20s --collector.statements.interval 2s)
 # pgpulse_connect_failure_reason exists only while a target is down, and this one is up.
 if $has_rls; then
   pgpulse_args+=(--collector.rls.interval 2s --seq-scan.min-table-bytes 0)
@@ -412,8 +413,11 @@ for _ in 1 2 3; do open_session e2e-pool; say "$last_fd" "SELECT 1;"; pool_fds+=
 for _ in 1 2 3 4 5; do open_session e2e-role e2e_app e2e_app; say "$last_fd" "SELECT 1;"; done
 open_session e2e-scan
 say "$last_fd" "SELECT count(*) FROM e2e_events WHERE status = 'open' \\watch 0.5"
+open_session e2e-slow
+say "$last_fd" "SELECT pg_sleep(1.2) \\watch 0.2"
 echo "sessions: 3 idle, 1 idle in transaction holding an exclusive lock, 1 waiting on it, 1 long query,"
-echo "          3 in pool e2e-pool (budget 2), 5 of role e2e_app (limit 5), 1 seq-scanning e2e_events"
+echo "          3 in pool e2e-pool (budget 2), 5 of role e2e_app (limit 5), 1 seq-scanning e2e_events,"
+echo "          1 repeating a 1.2 s statement"
 
 check "the Dockerfile's HEALTHCHECK command against the running pgpulse" \
   env PGPULSE_WEB_LISTEN_ADDRESS="127.0.0.1:$pgpulse_port" bash -c "$("${CHECKS[@]}" healthcheck-cmd)"
@@ -471,7 +475,7 @@ echo "pgpulse exposed $("${CHECKS[@]}" value "$prom_url" 'count({job="pgpulse",t
 step "alerts through Prometheus and Alertmanager"
 expected=(PostgresPoolBudgetExceeded PostgresConnectionsNearLimit PostgresRoleOrDatabaseConnectionsNearLimit
           PostgresIdleConnectionLeak PostgresConnectionExhaustionForecast PostgresQueriesBlocked
-          PostgresDeadlocks PostgresAutovacuumBehind)
+          PostgresDeadlocks PostgresAutovacuumBehind PostgresSlowStatement)
 $has_rls && expected+=(PostgresRLSDisabledOnTenantTable PostgresRLSPolicyRemoved PostgresRLSBypassRole
                        PostgresSeqScanHeavyTable)
 never=(PostgresDown PgpulseDown PgpulseCollectorFailing PgpulseConfigReloadFailed PostgresConnectionsExhausted
@@ -480,7 +484,7 @@ never=(PostgresDown PgpulseDown PgpulseCollectorFailing PgpulseConfigReloadFaile
        PostgresXminHorizonHeldBack PostgresReplicationLag PostgresStandbyNotStreaming
        PostgresReplicationSlotRetainingWal PostgresArchiverFailing PostgresRestarted
        PostgresSettingsPendingRestart PostgresTempFileSpill PostgresRequestedCheckpoints
-       PostgresHighRollbackRatio)
+       PostgresHighRollbackRatio PostgresStatementLatencyRegression PostgresStatementsEvicting)
 alerts_ok() {
   local fired name bad=0
   fired=" $("${CHECKS[@]}" fired "$prom_url" $((SECONDS - started + 5))) "

@@ -66,6 +66,10 @@ REQUIRED_ALERTS = {
     "PostgresRLSPolicyRemoved": None,
     "PostgresRLSBypassRole": None,
     "PostgresSeqScanHeavyTable": {"info", "warning"},
+    # issue 15
+    "PostgresSlowStatement": {"warning"},
+    "PostgresStatementLatencyRegression": None,
+    "PostgresStatementsEvicting": None,
 }
 
 problems = []
@@ -369,7 +373,8 @@ def check_dashboard():
             if t.get("datasource", {}).get("uid") != "${datasource}":
                 problem(f"panel {title!r}: query does not use the $datasource variable")
     for topic in ("saturation", "forecast", "state", "application", "idle", "leak", "queries",
-                  "transaction", "blocking", "pool", "row-level security", "collector health"):
+                  "transaction", "blocking", "statements", "pool", "row-level security",
+                  "collector health"):
         if not any(topic in row for row in covered):
             problem(f"no row about {topic}")
     provisioning = os.path.join(ROOT, "deploy/grafana/provisioning")

@@ -17,6 +17,7 @@
 #include "collectors/rls_report.hpp"
 #include "collectors/settings.hpp"
 #include "collectors/standby.hpp"
+#include "collectors/statements.hpp"
 #include "exporter/status_page.hpp"
 
 using namespace pgpulse::analysis;
@@ -54,6 +55,7 @@ struct Fixture {
   HorizonDetails horizon;
   ReplicationDetails replication;
   std::optional<StandbyDetails> standby;  // set: the target is a standby (no replication)
+  std::optional<StatementsDetails> statements;
 
   DiagnosisInput input() const {
     DiagnosisInput in;
@@ -72,6 +74,7 @@ struct Fixture {
     } else {
       in.target.add("replication", replication);
     }
+    if (statements) in.target.add("statements", *statements);
     return in;
   }
 };
@@ -137,8 +140,9 @@ TEST_CASE("a healthy target passes every runbook step in order") {
   std::vector<std::string> order;
   for (const auto& s : report.steps) order.push_back(s.id);
   CHECK(order == std::vector<std::string>{"health", "connectivity", "connections", "idle",
-                                          "queries_and_locks", "pools", "rls", "replication",
-                                          "wraparound", "horizon", "monitoring"});
+                                          "queries_and_locks", "statements", "pools", "rls",
+                                          "replication", "wraparound", "horizon",
+                                          "monitoring"});
   CHECK(step(report, "rls").finding ==
         "RLS is in force on every tenant table judged in the 1 database(s) scanned");
   CHECK(step(report, "wraparound").finding ==
@@ -247,6 +251,136 @@ TEST_CASE("long queries and locks are judged as the shipped alert rules judge th
   CHECK(step(diagnose(locks), "queries_and_locks").severity == Severity::Critical);
 }
 
+namespace {
+
+// Two reads of made-up pg_stat_statements rows 30 s apart, through the collector's functions.
+StatementsDetails statements_of(std::vector<collectors::StatementRow> after,
+                                std::optional<double> dealloc = 0.0) {
+  collectors::StatementsScan before_scan, after_scan;
+  before_scan.server_now = kNow - 30;
+  after_scan.server_now = kNow;
+  before_scan.dealloc = 0.0;
+  after_scan.dealloc = dealloc;
+  after_scan.max = 5000;
+  after_scan.tracked = 4990;
+  for (auto row : after) {
+    after_scan.rows.push_back(row);
+    row.counters = {};
+    before_scan.rows.push_back(row);
+  }
+  collectors::StatementTracker tracker;
+  tracker.update(before_scan, 20);
+  auto interval = tracker.update(after_scan, 20);
+  collectors::StatementTexts texts;
+  for (const auto& row : after) {
+    texts[row.key] = {"app", "web", "SELECT * FROM t" + std::to_string(row.key.queryid)};
+  }
+  return collectors::statement_details(after_scan, interval, texts, {});
+}
+
+collectors::StatementRow statement(std::int64_t queryid, double calls, double seconds,
+                                   double rows = 0) {
+  collectors::StatementRow r;
+  r.key = {10, 5, queryid};
+  r.counters.calls = calls;
+  r.counters.seconds = seconds;
+  r.counters.rows = rows;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("statements: slow and large results warn, batch candidates and evictions are said") {
+  auto input = healthy();
+  auto s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Skipped);
+  CHECK(s.finding == "the statements collector is disabled");
+  CollectorHealth c;
+  c.name = "statements";
+  c.applicable = false;
+  c.not_applicable_reason = "pg_stat_statements is not installed in database \"app\"";
+  input.health.collectors.push_back(c);
+  CHECK(step(diagnose(input), "statements").finding ==
+        "not applicable: pg_stat_statements is not installed in database \"app\"");
+
+  input.statements = statements_of({statement(1, 300, 3), statement(2, 30, 0.3)});
+  s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Ok);
+  CHECK(s.finding ==
+        "330 calls in the last 30s, mean 10.0 ms; most time: app/web queryid 1 (SELECT * FROM "
+        "t1), 91% of it, mean 10.0 ms");
+  CHECK(s.action.empty());
+
+  input.statements = statements_of({statement(1, 300, 3), statement(7, 4, 10)});
+  s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Warning);
+  CHECK_THAT(s.finding, Catch::Contains("1 slow (mean over 1.00 s): app/web queryid 7 (SELECT "
+                                        "* FROM t7) mean 2.50 s over 4 calls"));
+  CHECK_THAT(s.action, Catch::Contains("EXPLAIN (ANALYZE, BUFFERS)"));
+
+  input.statements = statements_of({statement(3, 2, 0.1, 40000)});
+  s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Warning);
+  CHECK_THAT(s.finding, Catch::Contains("1 with large results (over 10000 rows per call): "
+                                        "app/web queryid 3 (SELECT * FROM t3) 20000 rows per "
+                                        "call"));
+
+  input.statements = statements_of({statement(4, 30 * 400, 30 * 400 * 0.0005)}, 2.0);
+  s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Ok);
+  CHECK_THAT(s.finding, Catch::Contains("1 batch candidate(s) (N+1): app/web queryid 4 (SELECT * "
+                                        "FROM t4) 400 calls/s at 0.500 ms"));
+  CHECK_THAT(s.finding, Catch::Contains("pg_stat_statements evicted entries 2 time(s) in the "
+                                        "interval: history is being lost (4990 of 5000 entries"));
+}
+
+TEST_CASE("statements: the first read only takes the baseline, and says so") {
+  auto input = healthy();
+  StatementsDetails baseline;
+  input.statements = baseline;
+  auto s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Skipped);
+  CHECK_THAT(s.finding, Catch::Contains("only takes the baseline"));
+}
+
+TEST_CASE(
+    "the trace id, route and link of the worst query, the root blocker and the idle "
+    "transaction") {
+  TraceContext trace;
+  trace.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  trace.route = "/api/tickets";
+  trace.url = "http://jaeger/trace/4bf92f3577b34da6a3ce929d0e0e4736";
+  auto input = healthy();
+  input.queries.longest_query_seconds = 400;
+  Offender slow;
+  slow.pid = 7;
+  slow.application_name = "web";
+  slow.usename = "app";
+  slow.query = "SELECT ?";
+  slow.trace = trace;
+  Offender idle;
+  idle.pid = 8;
+  idle.state = "idle in transaction";
+  idle.transaction_seconds = 500;
+  idle.trace.route = "/api/checkout";
+  input.queries.offenders = {slow, idle};
+  auto q = step(diagnose(input), "queries_and_locks");
+  CHECK_THAT(q.finding, Catch::Contains("worst: pid 7 (web, app): SELECT ? (trace "
+                                        "4bf92f3577b34da6a3ce929d0e0e4736, route /api/tickets, "
+                                        "http://jaeger/trace/4bf92f3577b34da6a3ce929d0e0e4736)"));
+  input.idle.oldest_idle_in_transaction = OldestSession{"app", 500.0, 8, "web", "app"};
+  CHECK_THAT(step(diagnose(input), "idle").finding,
+             Catch::Contains("oldest idle transaction 8m20s (database app, pid 8, web) (route "
+                             "/api/checkout)"));
+  input.locks.blocked = 1;
+  BlockingNode root;
+  root.pid = 4242;
+  root.trace = trace;
+  input.locks.blocking_tree = {root};
+  CHECK_THAT(step(diagnose(input), "queries_and_locks").finding,
+             Catch::Contains("root blocker pid(s) 4242 (trace 4bf92f3577b34da6a3ce929d0e0e4736"));
+}
+
 TEST_CASE("pool budgets and RLS findings") {
   auto input = healthy();
   PoolUsage web;
@@ -341,7 +475,7 @@ TEST_CASE("RLS not in use in a database is information; a superuser pgpulse chan
   CHECK(step(report, "rls").finding.find("RLS not in use in database(s) quiet") !=
         std::string::npos);
   CHECK(step(report, "monitoring").severity == Severity::Info);
-  CHECK(report_text({report}, false).find("[INFO] 11. How pgpulse connects: as a superuser") !=
+  CHECK(report_text({report}, false).find("[INFO] 12. How pgpulse connects: as a superuser") !=
         std::string::npos);
 }
 
