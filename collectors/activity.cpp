@@ -12,7 +12,7 @@ namespace pgpulse::collectors {
 // numeric-to-float8 casts cost a third of the query's server CPU at 1,000 backends.
 const char* const kActivitySql = R"SQL(
 SELECT pid, datname, usename, application_name, state, backend_type,
-       wait_event_type, wait_event,
+       wait_event_type, wait_event, host(client_addr) AS client_addr, client_port,
        date_part('epoch', backend_start) AS backend_start,
        date_part('epoch', xact_start) AS xact_start,
        date_part('epoch', query_start) AS query_start,
@@ -54,6 +54,8 @@ ActivitySample parse_activity(const pg::Result& result) {
             backend_type = result.column_index("backend_type"),
             wait_event_type = result.column_index("wait_event_type"),
             wait_event = result.column_index("wait_event"),
+            client_addr = result.column_index("client_addr"),
+            client_port = result.column_index("client_port"),
             backend_start = result.column_index("backend_start"),
             xact_start = result.column_index("xact_start"),
             query_start = result.column_index("query_start"),
@@ -72,6 +74,8 @@ ActivitySample parse_activity(const pg::Result& result) {
     row.backend_type = result.text(r, backend_type);
     row.wait_event_type = result.text(r, wait_event_type);
     row.wait_event = result.text(r, wait_event);
+    row.client_addr = result.text(r, client_addr);
+    row.client_port = static_cast<int>(result.integer(r, client_port, -1));
     row.backend_start = result.number(r, backend_start, nan);
     row.xact_start = result.number(r, xact_start, nan);
     row.query_start = result.number(r, query_start, nan);

@@ -19,6 +19,10 @@ struct ActivityRow {
   std::string backend_type;  // "client backend", "autovacuum worker", ...
   std::string wait_event_type;
   std::string wait_event;
+  // Where the session comes from: "" and -1 over a unix socket. PgBouncer's server connections
+  // are matched on these (and the pid) against SHOW SERVERS.
+  std::string client_addr;
+  int client_port = -1;
   std::string query;  // truncated server-side; never used as a label
   // Seconds since the epoch on the server's clock; NaN when NULL.
   double backend_start = 0;
