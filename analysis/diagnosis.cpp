@@ -4,6 +4,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "analysis/format.hpp"
+#include "analysis/pgbouncer_diagnosis.hpp"
 #include "core/details/connections.hpp"
 #include "core/details/idle_trend.hpp"
 #include "core/details/locks.hpp"
@@ -30,25 +32,6 @@ std::string_view severity_label(Severity severity) {
 }
 
 namespace {
-
-std::string fmt_seconds(double seconds) {
-  std::ostringstream out;
-  if (seconds >= 3600) {
-    out << static_cast<long>(seconds / 3600) << "h" << static_cast<long>(seconds / 60) % 60 << "m";
-  } else if (seconds >= 60) {
-    out << static_cast<long>(seconds / 60) << "m" << static_cast<long>(seconds) % 60 << "s";
-  } else {
-    out << static_cast<long>(seconds) << "s";
-  }
-  return out.str();
-}
-
-std::string fmt_ratio(double ratio) {
-  std::ostringstream out;
-  out.precision(2);
-  out << std::fixed << ratio;
-  return out.str();
-}
 
 // The long_queries collector says which thresholds it was configured with; the largest one is
 // where a query or an idle transaction becomes a finding.
@@ -144,7 +127,7 @@ DiagnosisStep connections_step(const DiagnosisInput& input) {
                  std::to_string(d->usable_connections) + " usable slots in use (saturation " +
                  fmt_ratio(d->saturation) + ")" +
                  (holders.empty() ? "" : "; by application: " + holders) +
-                 (users.empty() ? "" : "; by role: " + users);
+                 (users.empty() ? "" : "; by role: " + users) + pgbouncer_share(input);
   if (d->saturation >= 0.95) {
     step.severity = Severity::Critical;
   } else if (d->saturation >= 0.8) {
@@ -194,6 +177,7 @@ DiagnosisStep idle_step(const DiagnosisInput& input) {
     step.finding += "; at the current growth the server runs out of slots in " + fmt_seconds(eta);
     if (eta < 3600) step.severity = Severity::Critical;
   }
+  step.finding += pgbouncer_idle_transactions(input);
   if (!input.has_history) step.finding += " (leak trends need history: see the daemon's /diagnose)";
   if (step.severity != Severity::Ok) {
     step.action =
@@ -220,7 +204,7 @@ DiagnosisStep queries_step(const DiagnosisInput& input) {
     if (!q->offenders.empty() && step.severity != Severity::Ok) {
       const auto& o = q->offenders.front();
       step.finding += "; worst: pid " + std::to_string(o.pid) + " (" + o.application_name + ", " +
-                      o.usename + "): " + o.query;
+                      o.usename + ")" + through_pgbouncer(input, o.pid) + ": " + o.query;
     }
   }
   if (l) {
@@ -317,6 +301,12 @@ TargetReport diagnose(const DiagnosisInput& input) {
   const auto& health = input.target.health;
   TargetReport report;
   report.target = health.target;
+  if (health.kind == "pgbouncer") {
+    report.steps = pgbouncer_steps(input);
+    report.verdict = Severity::Ok;
+    for (const auto& step : report.steps) report.verdict = std::max(report.verdict, step.severity);
+    return report;
+  }
   report.steps.push_back(health_step(health));
   report.steps.push_back(connectivity_step(health));
   if (health.up) {

@@ -17,7 +17,9 @@ enum class Severity { Skipped, Ok, Warning, Critical };
 std::string_view severity_label(Severity severity);
 
 struct DiagnosisStep {
-  std::string id;  // health, connectivity, connections, idle, queries_and_locks, pools, rls
+  // health, connectivity, connections, idle, queries_and_locks, pools, rls; for a pgbouncer
+  // target: health, pgbouncer_waiting, pgbouncer_pools, pgbouncer_clients, pgbouncer_budget
+  std::string id;
   std::string title;
   Severity severity = Severity::Skipped;
   std::string finding;

@@ -6,6 +6,7 @@
 
 #include "core/details/connections.hpp"
 #include "core/details/long_queries.hpp"
+#include "core/details/pgbouncer.hpp"
 #include "core/details/rls.hpp"
 #include "exporter/diagnose_page.hpp"
 
@@ -35,13 +36,65 @@ std::string badge(std::string_view severity) {
   return "<span class=\"badge " + s + "\">" + s + "</span>";
 }
 
+void collectors_table(std::ostringstream& out, const core::TargetHealth& health, double now);
+
+// A PgBouncer's pools, its client connections and its budget against the server it fronts.
+void pgbouncer_section(std::ostringstream& out, const core::TargetView& view) {
+  const auto& health = view.health;
+  if (!health.server.empty()) {
+    out << "<div class=\"fronts\">PgBouncer in front of <a href=\"#target-"
+        << html_escape(health.server) << "\">" << html_escape(health.server) << "</a></div>";
+  }
+  const auto* pools = view.find<core::PgBouncerPoolsDetails>();
+  if (!pools) {
+    out << "<h3>Pools</h3><p class=\"muted\">no pool data</p>";
+    return;
+  }
+  out << "<h3>Pools</h3><div><span class=\"num waiting\">" << pools->clients_waiting
+      << "</span> <span class=\"muted\">clients waiting, the oldest for "
+      << fixed(pools->max_wait_seconds, 1) << " s</span></div>";
+  if (const auto* clients = view.find<core::PgBouncerClientsDetails>()) {
+    out << "<div class=\"muted clients\">" << clients->client_connections
+        << " client connections of max_client_conn " << clients->max_client_conn << "</div>";
+  }
+  out << "<div class=\"budget\">server budget: " << pools->server_budget << " connections";
+  if (pools->server_known) {
+    out << " against " << pools->server_usable_connections << " usable slots of "
+        << html_escape(pools->server) << " (" << fixed(pools->server_budget_ratio * 100, 0) << "%)";
+  }
+  out << "</div><table class=\"pools\"><tr><th>database/user</th><th>mode</th><th>clients "
+         "active</th><th>waiting</th><th>max wait</th><th>servers active</th><th>idle</th>"
+         "<th>size</th><th>saturation</th></tr>";
+  for (const auto& p : pools->pools) {
+    out << "<tr><td>" << html_escape(p.database) << "/" << html_escape(p.user) << "</td><td>"
+        << html_escape(p.pool_mode) << "</td><td>" << p.clients_active << "</td><td>"
+        << p.clients_waiting << "</td><td>" << fixed(p.max_wait_seconds, 1) << " s</td><td>"
+        << p.servers_active << "</td><td>" << p.servers_idle << "</td><td>" << p.size
+        << (p.reserve > 0 ? " +" + std::to_string(p.reserve) : std::string()) << "</td><td>"
+        << fixed(p.saturation * 100, 0) << "%</td></tr>";
+  }
+  out << "</table>";
+}
+
 void target_section(std::ostringstream& out, const analysis::DiagnosisInput& input,
-                    const analysis::TargetReport& report, double now) {
+                    const analysis::TargetReport& report, double now,
+                    const std::vector<std::string>& fronted_by) {
   const auto& view = input.target;
   const auto& health = view.health;
   out << "<section id=\"target-" << html_escape(report.target) << "\"><h2>"
       << html_escape(report.target) << " " << badge(analysis::severity_label(report.verdict))
       << "</h2><div class=\"muted\"><code>" << html_escape(health.dsn) << "</code></div>";
+
+  if (health.kind == "pgbouncer") {
+    pgbouncer_section(out, view);
+  } else if (!fronted_by.empty()) {
+    out << "<div class=\"fronted\">behind PgBouncer: ";
+    for (std::size_t i = 0; i < fronted_by.size(); ++i) {
+      out << (i ? ", " : "") << "<a href=\"#target-" << html_escape(fronted_by[i]) << "\">"
+          << html_escape(fronted_by[i]) << "</a>";
+    }
+    out << "</div>";
+  }
 
   if (const auto* connections = view.find<core::ConnectionsDetails>()) {
     const auto* idle = view.find<core::IdleTrendDetails>();
@@ -63,6 +116,11 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
         << "</code></td></tr>";
   }
   out << "</table>";
+
+  if (health.kind == "pgbouncer") {
+    collectors_table(out, health, now);
+    return;
+  }
 
   const auto* queries = view.find<core::LongQueriesDetails>();
   out << "<h3>Top offenders</h3>";
@@ -97,6 +155,10 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
     out << "<p class=\"muted\">no catalog scan yet</p>";
   }
 
+  collectors_table(out, health, now);
+}
+
+void collectors_table(std::ostringstream& out, const core::TargetHealth& health, double now) {
   out << "<h3>Collectors</h3><table class=\"collectors\"><tr><th>collector</th><th>status</th>"
          "<th>last success</th><th>duration</th><th>error</th></tr>";
   for (const auto& c : health.collectors) {
@@ -176,7 +238,34 @@ std::string render_status_page(const core::SnapshotStore::View& view, double now
          "<a href=\"/diagnose\">/diagnose</a><a href=\"/tables\">/tables</a>"
          "<a href=\"/readyz\">/readyz</a></nav>";
   if (inputs.empty()) out << "<p>No targets yet.</p>";
-  for (const auto& input : inputs) target_section(out, input, analysis::diagnose(input), now_unix);
+  // Each PgBouncer right after the server it fronts; unlinked ones at the end.
+  auto is_pgbouncer = [](const analysis::DiagnosisInput& i) {
+    return i.target.health.kind == "pgbouncer";
+  };
+  auto fronting = [&](const std::string& server) {
+    std::vector<const analysis::DiagnosisInput*> found;
+    for (const auto& input : inputs) {
+      if (is_pgbouncer(input) && input.target.health.server == server) found.push_back(&input);
+    }
+    return found;
+  };
+  std::vector<const analysis::DiagnosisInput*> placed;
+  auto section = [&](const analysis::DiagnosisInput& input,
+                     const std::vector<const analysis::DiagnosisInput*>& bouncers) {
+    std::vector<std::string> names;
+    for (const auto* b : bouncers) names.push_back(b->target.target);
+    target_section(out, input, analysis::diagnose(input), now_unix, names);
+    placed.push_back(&input);
+  };
+  for (const auto& input : inputs) {
+    if (is_pgbouncer(input)) continue;
+    auto bouncers = fronting(input.target.target);
+    section(input, bouncers);
+    for (const auto* b : bouncers) section(*b, {});
+  }
+  for (const auto& input : inputs) {
+    if (std::find(placed.begin(), placed.end(), &input) == placed.end()) section(input, {});
+  }
   out << "</body></html>\n";
   return out.str();
 }
