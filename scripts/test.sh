@@ -11,14 +11,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-# chromium: the status page is checked in a real headless browser.
-EXTRA_PACKAGES="chromium ${EXTRA_PACKAGES:-}" scripts/setup.sh
+# chromium: the status page is checked in a real headless browser. pgbouncer: the pgbouncer
+# targets' tests run a real one (scripts/pgbouncer_test_server.sh; its system service is never
+# started or used).
+EXTRA_PACKAGES="chromium pgbouncer ${EXTRA_PACKAGES:-}" scripts/setup.sh
 
 echo "==> unit tests (at ${SECONDS}s)"
 (cd build && ctest -L unit --output-on-failure -j"$(nproc)")
 
 pgdir=$(mktemp -d /tmp/pgpulse-test-pg.XXXXXX)
 cleanup() {
+  "$root/scripts/pgbouncer_test_server.sh" stop "$pgdir/pgbouncer" || true
   "$root/scripts/pg_test_server.sh" stop "$pgdir" || true
   rm -rf "$pgdir"
 }
@@ -27,6 +30,10 @@ echo "==> starting a test PostgreSQL in $pgdir (at ${SECONDS}s)"
 scripts/pg_test_server.sh start "$pgdir"
 # shellcheck disable=SC1091
 . "$pgdir/env"
+echo "==> starting a test PgBouncer in front of it (at ${SECONDS}s)"
+scripts/pgbouncer_test_server.sh start "$pgdir/pgbouncer"
+# shellcheck disable=SC1091
+. "$pgdir/pgbouncer/env"
 
 echo "==> integration tests (at ${SECONDS}s)"
 (cd build && ctest -L integration --output-on-failure)
