@@ -66,6 +66,12 @@ REQUIRED_ALERTS = {
     "PostgresRLSPolicyRemoved": None,
     "PostgresRLSBypassRole": None,
     "PostgresSeqScanHeavyTable": {"info", "warning"},
+    # issue 16: PgBouncer targets
+    "PgBouncerDown": {"critical"},
+    "PgBouncerClientsWaiting": {"warning"},
+    "PgBouncerPoolSaturated": None,
+    "PgBouncerClientConnectionsNearLimit": None,
+    "PgBouncerServerBudgetOverSlots": None,
 }
 
 problems = []
@@ -364,7 +370,8 @@ def check_dashboard():
             if t.get("datasource", {}).get("uid") != "${datasource}":
                 problem(f"panel {title!r}: query does not use the $datasource variable")
     for topic in ("saturation", "forecast", "state", "application", "idle", "leak", "queries",
-                  "transaction", "blocking", "pool", "row-level security", "collector health"):
+                  "transaction", "blocking", "pool", "row-level security", "collector health",
+                  "pgbouncer"):
         if not any(topic in row for row in covered):
             problem(f"no row about {topic}")
     provisioning = os.path.join(ROOT, "deploy/grafana/provisioning")
