@@ -50,6 +50,7 @@ cleanup() {
   for fd in "${session_fds[@]}"; do eval "exec ${fd}>&-"; done
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  [ -f "$pgdir/pgbouncer/env" ] && "$root/scripts/pgbouncer_test_server.sh" stop "$pgdir/pgbouncer"
   [ -f "$pgdir/env" ] && "$root/scripts/pg_test_server.sh" stop "$pgdir"
   rm -rf "$work" "$pgdir"
   exit "$status"
@@ -181,6 +182,13 @@ check "pgpulse --check-config deploy/compose/pgpulse.yml (DSN from the environme
   env PGPULSE_DSN="host=127.0.0.1 port=5432 dbname=postgres user=pgpulse" \
   PGPULSE_TARGET_NAME=compose-postgres "$BIN" --check-config --config deploy/compose/pgpulse.yml
 check "sh -n deploy/compose/initdb/10-pgpulse-role.sh" sh -n deploy/compose/initdb/10-pgpulse-role.sh
+check "docker-compose config -q with the optional PgBouncer override" \
+  bash -c 'cd deploy && docker-compose -f docker-compose.yml -f docker-compose.pgbouncer.yml config -q'
+check "PgBouncer override: PgBouncer in the sidecar netns, pgpulse watching both" \
+  "${CHECKS[@]}" compose-pgbouncer deploy/docker-compose.yml deploy/docker-compose.pgbouncer.yml
+check "pgpulse --check-config deploy/compose/pgpulse-pgbouncer.yml (PGPULSE_DSN blanked by the override)" \
+  env PGPULSE_DSN="" PGPULSE_TARGET_NAME="" "$BIN" --check-config --config deploy/compose/pgpulse-pgbouncer.yml
+check "sh -n deploy/compose/pgbouncer/entrypoint.sh" sh -n deploy/compose/pgbouncer/entrypoint.sh
 
 step "Kubernetes"
 check "PrometheusRule in sync with alerts.yml (scripts/gen_prometheusrule.sh --check)" \
@@ -197,8 +205,19 @@ open(sys.argv[1], "w").write(cm["data"]["pgpulse.yml"])' "$work/k8s-pgpulse.yml"
     "$BIN" --check-config --config "$work/k8s-pgpulse.yml"
 }
 check "pgpulse --check-config on the ConfigMap's pgpulse.yml" k8s_config_ok
+k8s_pgbouncer_ok() {
+  "${CHECKS[@]}" kubernetes-pgbouncer deploy/kubernetes-pgbouncer "$work/k8s-pgbouncer.yml" || return 1
+  echo "pgpulse-password" >"$work/k8s-pgpulse-password"
+  sed -i "s#/etc/pgpulse/secret/pgpulse-password#$work/k8s-pgpulse-password#" "$work/k8s-pgbouncer.yml"
+  PGPULSE_DSN="" PGPULSE_PASSWORD_FILE="" PGPULSE_TARGET_NAME="" \
+    "$BIN" --check-config --config "$work/k8s-pgbouncer.yml"
+}
+check "optional PgBouncer overlay: patches, resources, the sidecar's two targets (--check-config)" \
+  k8s_pgbouncer_ok
 if command -v kubectl >/dev/null 2>&1; then
   check "kubectl kustomize deploy/kubernetes" bash -c 'kubectl kustomize deploy/kubernetes >/dev/null'
+  check "kubectl kustomize deploy/kubernetes-pgbouncer" \
+    bash -c 'kubectl kustomize deploy/kubernetes-pgbouncer >/dev/null'
 fi
 
 step "Grafana"
@@ -254,7 +273,7 @@ check "cpack -G DEB: binary, unit, config, docs; dependencies from dpkg-shlibdep
 if command -v shellcheck >/dev/null 2>&1; then
   step "shell scripts"
   check "shellcheck" shellcheck -x scripts/*.sh scripts/lib/*.sh bench/*.sh .ci/run \
-    deploy/compose/initdb/10-pgpulse-role.sh
+    deploy/compose/initdb/10-pgpulse-role.sh deploy/compose/pgbouncer/entrypoint.sh
 fi
 
 # ================================================================ live checks
@@ -263,7 +282,9 @@ has_rls=false
 "$BIN" --help | grep -qE '^  rls +enabled' && has_rls=true
 echo "rls collector in this build: $has_rls"
 
-PGPULSE_TEST_PG_SETTINGS="max_connections=50" "$root/scripts/pg_test_server.sh" start "$pgdir"
+# 53: 50 usable slots, so the sessions below (PgBouncer's three server connections included) stay
+# over 80% (PostgresConnectionsNearLimit) and under 95% (PostgresConnectionsExhausted must not fire).
+PGPULSE_TEST_PG_SETTINGS="max_connections=53" "$root/scripts/pg_test_server.sh" start "$pgdir"
 # shellcheck disable=SC1091
 . "$pgdir/env"
 pgport=$PGPULSE_TEST_PGPORT
@@ -291,12 +312,22 @@ sql "CREATE ROLE e2e_app LOGIN CONNECTION LIMIT 5; CREATE ROLE e2e_bypass LOGIN 
        SELECT CASE WHEN g % 10 = 0 THEN 'open' ELSE 'done' END, now() FROM generate_series(1, 20000) g;
      ANALYZE e2e_events;" >/dev/null
 echo "PostgreSQL on port $pgport: role pgpulse (pg_monitor), database e2e_app (limit 20), role e2e_app (limit 5), BYPASSRLS role, tenant tables"
+# PgBouncer in front of it (pools of 2, and a "budget" database of 150 + 10 reserve: more than the
+# server's 50 usable slots), watched by pgpulse as target e2e-pgbouncer linked to e2e.
+"$root/scripts/pgbouncer_test_server.sh" start "$pgdir/pgbouncer"
+# shellcheck disable=SC1091
+. "$pgdir/pgbouncer/env"
+pgbport=$PGPULSE_TEST_PGBOUNCER_PORT
 
 cat >"$work/pgpulse.yml" <<EOF
 interval: 1s
 targets:
   - name: e2e
     dsn: host=127.0.0.1 port=$pgport dbname=postgres user=pgpulse
+  - name: e2e-pgbouncer
+    kind: pgbouncer
+    server: e2e
+    dsn: $PGPULSE_TEST_PGBOUNCER_ADMIN_DSN
 pools:
   - application_name: e2e-pool
     replicas: 1
@@ -354,18 +385,19 @@ prom_url="http://127.0.0.1:$prom_port"
 echo "Prometheus on port $prom_port: scraping pgpulse every second, rules loaded with for: 0s"
 
 # ---------------------------------------------------------------- trouble
-# open_session APP [DB] [USER]: a psql session kept open on a FIFO; send SQL with `say`, end it
-# with close_session (psql reads EOF and disconnects). This shell holds the only write end of
-# each FIFO: psql starts without the descriptors of the other sessions.
+# open_session APP [DB] [USER] [PORT]: a psql session kept open on a FIFO; send SQL with `say`,
+# end it with close_session (psql reads EOF and disconnects). This shell holds the only write end
+# of each FIFO: psql starts without the descriptors of the other sessions. PORT defaults to the
+# server's; $pgbport is PgBouncer's.
 open_session() {
-  local app=$1 db=${2:-postgres} user=${3:-postgres} fifo fd
+  local app=$1 db=${2:-postgres} user=${3:-postgres} port=${4:-$pgport} fifo fd
   fifo="$work/session.${#session_fds[@]}"
   mkfifo "$fifo"
   exec {fd}<>"$fifo"
   session_fds+=("$fd")
   (
     for inherited in "${session_fds[@]}"; do eval "exec $inherited>&-"; done
-    exec psql -X -q "host=127.0.0.1 port=$pgport dbname=$db user=$user application_name=$app" \
+    exec psql -X -q "host=127.0.0.1 port=$port dbname=$db user=$user application_name=$app" \
       -f "$fifo" >>"$work/sessions.log" 2>&1
   ) &
   pids+=($!)
@@ -388,8 +420,17 @@ for _ in 1 2 3; do open_session e2e-pool; say "$last_fd" "SELECT 1;"; pool_fds+=
 for _ in 1 2 3 4 5; do open_session e2e-role e2e_app e2e_app; say "$last_fd" "SELECT 1;"; done
 open_session e2e-scan
 say "$last_fd" "SELECT count(*) FROM e2e_events WHERE status = 'open' \\watch 0.5"
+# Through PgBouncer: two sessions hold the session pool's two server connections, a third waits;
+# one client of the budget database gives that pool (and its budget) a row in SHOW POOLS.
+for _ in 1 2; do open_session e2e-pgb-holder session postgres "$pgbport"; say "$last_fd" "SELECT 1;"; done
+sleep 0.5
+open_session e2e-pgb-waiter session postgres "$pgbport"
+say "$last_fd" "SELECT 1;"
+open_session e2e-pgb-budget budget postgres "$pgbport"
+say "$last_fd" "SELECT 1;"
 echo "sessions: 3 idle, 1 idle in transaction holding an exclusive lock, 1 waiting on it, 1 long query,"
-echo "          3 in pool e2e-pool (budget 2), 5 of role e2e_app (limit 5), 1 seq-scanning e2e_events"
+echo "          3 in pool e2e-pool (budget 2), 5 of role e2e_app (limit 5), 1 seq-scanning e2e_events;"
+echo "          through PgBouncer: 2 holding the session pool (size 2), 1 waiting, 1 in the budget pool"
 
 check "the Dockerfile's HEALTHCHECK command against the running pgpulse" \
   env PGPULSE_WEB_LISTEN_ADDRESS="127.0.0.1:$pgpulse_port" bash -c "$("${CHECKS[@]}" healthcheck-cmd)"
@@ -411,7 +452,8 @@ sleep 5
 # ---------------------------------------------------------------- expressions
 step "every PromQL expression of the rules and the dashboard, through Prometheus' HTTP API"
 check "each expression parses and each of its selectors returns data" \
-  env E2E_OPTIONAL_SELECTORS="$optional" "${CHECKS[@]}" evaluate "$prom_url" e2e $((SECONDS - started + 5))
+  env E2E_OPTIONAL_SELECTORS="$optional" "${CHECKS[@]}" evaluate "$prom_url" 'e2e|e2e-pgbouncer' \
+  $((SECONDS - started + 5))
 metrics_documented_ok() {
   curl -sf "$pgpulse_url/metrics" >"$work/scrape.txt" && "${CHECKS[@]}" metrics-documented "$work/scrape.txt"
 }
@@ -424,12 +466,14 @@ echo "pgpulse exposed $("${CHECKS[@]}" value "$prom_url" 'count({job="pgpulse",t
 # ---------------------------------------------------------------- alerts
 step "alerts through Prometheus and Alertmanager"
 expected=(PostgresPoolBudgetExceeded PostgresConnectionsNearLimit PostgresRoleOrDatabaseConnectionsNearLimit
-          PostgresIdleConnectionLeak PostgresConnectionExhaustionForecast PostgresQueriesBlocked)
+          PostgresIdleConnectionLeak PostgresConnectionExhaustionForecast PostgresQueriesBlocked
+          PgBouncerServerBudgetOverSlots PgBouncerClientsWaiting PgBouncerPoolSaturated)
 $has_rls && expected+=(PostgresRLSDisabledOnTenantTable PostgresRLSPolicyRemoved PostgresRLSBypassRole
                        PostgresSeqScanHeavyTable)
 never=(PostgresDown PgpulseDown PgpulseCollectorFailing PgpulseConfigReloadFailed PostgresConnectionsExhausted
        PostgresPoolOvercommitted PostgresIdleInTransactionStuck PostgresLongRunningQuery
-       PostgresLongRunningTransaction PgpulseMonitoringRoleSuperuser)
+       PostgresLongRunningTransaction PgpulseMonitoringRoleSuperuser PgBouncerDown
+       PgBouncerClientConnectionsNearLimit)
 alerts_ok() {
   local fired name bad=0
   fired=" $("${CHECKS[@]}" fired "$prom_url" $((SECONDS - started + 5))) "
