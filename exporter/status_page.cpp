@@ -238,33 +238,16 @@ std::string render_status_page(const core::SnapshotStore::View& view, double now
          "<a href=\"/diagnose\">/diagnose</a><a href=\"/tables\">/tables</a>"
          "<a href=\"/readyz\">/readyz</a></nav>";
   if (inputs.empty()) out << "<p>No targets yet.</p>";
-  // Each PgBouncer right after the server it fronts; unlinked ones at the end.
-  auto is_pgbouncer = [](const analysis::DiagnosisInput& i) {
-    return i.target.health.kind == "pgbouncer";
-  };
-  auto fronting = [&](const std::string& server) {
-    std::vector<const analysis::DiagnosisInput*> found;
-    for (const auto& input : inputs) {
-      if (is_pgbouncer(input) && input.target.health.server == server) found.push_back(&input);
+  // diagnosis_inputs() puts each PgBouncer right after the server it fronts.
+  for (const auto& input : inputs) {
+    std::vector<std::string> fronted_by;
+    for (const auto& other : inputs) {
+      if (other.target.health.kind == "pgbouncer" &&
+          other.target.health.server == input.target.target) {
+        fronted_by.push_back(other.target.target);
+      }
     }
-    return found;
-  };
-  std::vector<const analysis::DiagnosisInput*> placed;
-  auto section = [&](const analysis::DiagnosisInput& input,
-                     const std::vector<const analysis::DiagnosisInput*>& bouncers) {
-    std::vector<std::string> names;
-    for (const auto* b : bouncers) names.push_back(b->target.target);
-    target_section(out, input, analysis::diagnose(input), now_unix, names);
-    placed.push_back(&input);
-  };
-  for (const auto& input : inputs) {
-    if (is_pgbouncer(input)) continue;
-    auto bouncers = fronting(input.target.target);
-    section(input, bouncers);
-    for (const auto* b : bouncers) section(*b, {});
-  }
-  for (const auto& input : inputs) {
-    if (std::find(placed.begin(), placed.end(), &input) == placed.end()) section(input, {});
+    target_section(out, input, analysis::diagnose(input), now_unix, fronted_by);
   }
   out << "</body></html>\n";
   return out.str();

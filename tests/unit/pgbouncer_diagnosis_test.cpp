@@ -12,6 +12,7 @@
 #include "core/details/pgbouncer.hpp"
 #include "core/target_health.hpp"
 #include "daemon/collector_registry.hpp"
+#include "exporter/diagnose_page.hpp"
 #include "exporter/status_page.hpp"
 
 using namespace pgpulse::analysis;
@@ -209,6 +210,16 @@ TEST_CASE("the status page shows each PgBouncer right after the server it fronts
   CHECK(page.find("PgBouncer in front of <a href=\"#target-db\">db</a>") != std::string::npos);
   CHECK(page.find("<td>&lt;app&gt;/app</td><td>session</td>") != std::string::npos);
   CHECK(page.find("against 97 usable slots of db") != std::string::npos);
+  // /diagnose reads in the same order; a PgBouncer whose server is not watched keeps its place
+  TargetHealth lone = b.health;
+  lone.target = "0-lone";
+  lone.server = "elsewhere";
+  publish_health(lone);
+  std::vector<std::string> order;
+  for (const auto& report : pgpulse::exporter::diagnose_all(store.view())) {
+    order.push_back(report.target);
+  }
+  CHECK(order == std::vector<std::string>{"0-lone", "db", "a-bouncer"});
 }
 
 TEST_CASE("a pgbouncer target's health has its own up and version series") {
