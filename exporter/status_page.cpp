@@ -130,13 +130,18 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
     out << "<table "
            "class=\"offenders\"><tr><th>pid</th><th>application</th><th>role</th><th>state</th>"
            "<th>query</th><th>transaction</th><th>wait</th><th>query text</th></tr>";
+    const auto* via = view.find<core::PgBouncerBackendsDetails>();
     for (std::size_t i = 0; i < queries->offenders.size() && i < 10; ++i) {
       const auto& o = queries->offenders[i];
-      out << "<tr><td>" << o.pid << "</td><td>" << html_escape(o.application_name) << "</td><td>"
-          << html_escape(o.usename) << "</td><td>" << html_escape(o.state) << "</td><td>"
-          << fixed(o.query_seconds, 0) << "s</td><td>" << fixed(o.transaction_seconds, 0)
-          << "s</td><td>" << html_escape(o.wait_event) << "</td><td><code>" << html_escape(o.query)
-          << "</code></td></tr>";
+      std::string through = via ? via->via(o.pid) : "";
+      out << "<tr><td>" << o.pid << "</td><td>" << html_escape(o.application_name)
+          << (through.empty()
+                  ? ""
+                  : " <span class=\"muted via\">through " + html_escape(through) + "</span>")
+          << "</td><td>" << html_escape(o.usename) << "</td><td>" << html_escape(o.state)
+          << "</td><td>" << fixed(o.query_seconds, 0) << "s</td><td>"
+          << fixed(o.transaction_seconds, 0) << "s</td><td>" << html_escape(o.wait_event)
+          << "</td><td><code>" << html_escape(o.query) << "</code></td></tr>";
     }
     out << "</table>";
   }

@@ -200,6 +200,22 @@ TEST_CASE("the status page shows each PgBouncer right after the server it fronts
   db.target = "db";
   db.up = true;
   publish_health(db);
+  auto publish = [&](const std::string& collector, auto details) {
+    auto snapshot = std::make_shared<Snapshot>();
+    snapshot->target = "db";
+    snapshot->collector = collector;
+    snapshot->details = make_details(details);
+    store.publish(snapshot);
+  };
+  LongQueriesDetails queries;
+  Offender offender;
+  offender.pid = 42;
+  offender.application_name = "web";
+  queries.offenders = {offender};
+  publish("long_queries", queries);
+  PgBouncerBackendsDetails backends;
+  backends.backends = {{42, "pgbouncer a-bouncer pool app/app"}};
+  publish("pgbouncer_backends", backends);
   auto page = pgpulse::exporter::render_status_page(store.view(), 0);
   auto db_at = page.find("<section id=\"target-db\"");
   auto bouncer_at = page.find("<section id=\"target-a-bouncer\"");
@@ -210,6 +226,9 @@ TEST_CASE("the status page shows each PgBouncer right after the server it fronts
   CHECK(page.find("PgBouncer in front of <a href=\"#target-db\">db</a>") != std::string::npos);
   CHECK(page.find("<td>&lt;app&gt;/app</td><td>session</td>") != std::string::npos);
   CHECK(page.find("against 97 usable slots of db") != std::string::npos);
+  CHECK(
+      page.find("web <span class=\"muted via\">through pgbouncer a-bouncer pool app/app</span>") !=
+      std::string::npos);
   // /diagnose reads in the same order; a PgBouncer whose server is not watched keeps its place
   TargetHealth lone = b.health;
   lone.target = "0-lone";
