@@ -7,8 +7,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
 #include <cstdio>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "support.hpp"
@@ -332,4 +335,42 @@ TEST_CASE("a PgBouncer killed and restarted is reported down, then recovered", "
       },
       4 * kInterval));
   CHECK(target_report(pgpulse.port(), "bouncer")["verdict"] != "critical");
+}
+
+TEST_CASE("a PgBouncer added on SIGHUP in front of a running server is joined with it",
+          "[pgbouncer]") {
+  auto path = write_temp_file("pgb-reload.yml", "interval: 1s\ntargets:\n  - name: db\n    dsn: " +
+                                                    TestDatabase::dsn() + "\n");
+  PgpulseProcess pgpulse({"--config", path, "--no-collector.rls"});
+  const std::map<std::string, std::string> backends{{"target", "db"},
+                                                    {"collector", "pgbouncer_backends"}};
+  REQUIRE(eventually(
+      [&] { return value_or(pgpulse.scrape(), "pgpulse_collector_applicable", backends) == 0; },
+      10s));
+  // The server's collectors were built knowing no PgBouncer names it: the new link restarts it.
+  std::string text;
+  {
+    std::ifstream in(config_file("pgb-reload-both"));
+    std::ostringstream all;
+    all << in.rdbuf();
+    text = "interval: 1s\n" + all.str();
+  }
+  write_temp_file("pgb-reload.yml", text);
+  pgpulse.signal(SIGHUP);
+  CHECK(eventually(
+      [&] {
+        auto scrape = pgpulse.scrape();
+        return value_or(scrape, "pgpulse_collector_applicable", backends) == 1 &&
+               value_or(scrape, "pgpulse_collector_success", backends) == 1 &&
+               value_or(scrape, "pgpulse_pgbouncer_up", {{"target", "bouncer"}}) == 1;
+      },
+      10s));
+  Session client(PgBouncer::client_dsn("budget", "it-pgb-reload"));
+  client.exec("SELECT 1");
+  CHECK(eventually(
+      [&] {
+        return value_or(pgpulse.scrape(), "pgpulse_pgbouncer_server_budget_ratio",
+                        {{"target", "bouncer"}, {"server", "db"}}) > 1;
+      },
+      5s));
 }
