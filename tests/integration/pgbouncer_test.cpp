@@ -37,6 +37,52 @@ struct PgBouncer {
                          output);
     if (rc != 0) FAIL("pgbouncer_test_server.sh " << action << " failed: " << output);
   }
+  static std::string console(const std::string& command) {
+    std::string output;
+    run_command(
+        {"/usr/lib/postgresql/15/bin/psql", "-X", "-A", "-F", "|",
+         "host=127.0.0.1 port=" + port() + " user=postgres dbname=pgbouncer", "-c", command},
+        output);
+    return output;
+  }
+  // Closes every server connection PgBouncer holds (KILL, then RESUME, each database) and waits
+  // until their backends have left the server: the tests after these count the server's client
+  // backends exactly, and an idle server connection timing out among them would move the counts.
+  static void drop_server_connections() {
+    std::istringstream servers(console("SHOW SERVERS"));
+    std::string line, pids;
+    int remote_pid = -1;
+    while (std::getline(servers, line)) {
+      std::vector<std::string> fields;
+      std::istringstream split(line);
+      for (std::string field; std::getline(split, field, '|');) fields.push_back(field);
+      if (remote_pid < 0) {  // the header names the columns
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+          if (fields[i] == "remote_pid") remote_pid = static_cast<int>(i);
+        }
+      } else if (static_cast<int>(fields.size()) > remote_pid &&
+                 fields[remote_pid].find_first_not_of("0123456789") == std::string::npos) {
+        pids += (pids.empty() ? "" : ",") + fields[remote_pid];
+      }
+    }
+    for (const char* database : {"session", "transaction", "budget"}) {
+      console(std::string("KILL ") + database);
+      console(std::string("RESUME ") + database);
+    }
+    if (pids.empty()) return;
+    Session server(TestDatabase::dsn());
+    CHECK(eventually(
+        [&] {
+          return server.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid IN (" + pids +
+                               ")") == "0";
+        },
+        5s));
+  }
+};
+
+// Declared first in each test, so it runs last, after the test's own sessions have closed.
+struct LeavesNoServerConnections {
+  ~LeavesNoServerConnections() { PgBouncer::drop_server_connections(); }
 };
 
 std::string config_file(const std::string& name) {
@@ -102,6 +148,7 @@ struct FullPool {
 }  // namespace
 
 TEST_CASE("a pgbouncer target is polled on its console without session settings", "[pgbouncer]") {
+  LeavesNoServerConnections cleanup;
   auto pgpulse = watch_both("pgb-up");
   REQUIRE(eventually(
       [&] {
@@ -152,6 +199,7 @@ TEST_CASE("a pgbouncer target is polled on its console without session settings"
 
 TEST_CASE("clients queue in a full session pool and cl_waiting and maxwait move within two polls",
           "[pgbouncer]") {
+  LeavesNoServerConnections cleanup;
   auto pgpulse = watch_both("pgb-session");
   REQUIRE(eventually(
       [&] {
@@ -204,6 +252,7 @@ TEST_CASE("clients queue in a full session pool and cl_waiting and maxwait move 
 
 TEST_CASE("in transaction mode open transactions fill the pool, and the server names their pool",
           "[pgbouncer]") {
+  LeavesNoServerConnections cleanup;
   auto pgpulse = watch_both("pgb-transaction");
   REQUIRE(eventually(
       [&] {
@@ -254,6 +303,7 @@ TEST_CASE("in transaction mode open transactions fill the pool, and the server n
 }
 
 TEST_CASE("a PgBouncer budget over the server's slots is flagged", "[pgbouncer]") {
+  LeavesNoServerConnections cleanup;
   auto pgpulse = watch_both("pgb-budget");
   // The budget database (pool_size 150 + reserve 10) gets a pool once a client logs in.
   Session client(PgBouncer::client_dsn("budget", "it-pgb-budget"));
@@ -292,6 +342,7 @@ TEST_CASE("a PgBouncer budget over the server's slots is flagged", "[pgbouncer]"
 }
 
 TEST_CASE("a PgBouncer killed and restarted is reported down, then recovered", "[pgbouncer]") {
+  LeavesNoServerConnections cleanup;
   auto pgpulse = watch_both("pgb-restart");
   REQUIRE(eventually(
       [&] {
@@ -339,6 +390,7 @@ TEST_CASE("a PgBouncer killed and restarted is reported down, then recovered", "
 
 TEST_CASE("a PgBouncer added on SIGHUP in front of a running server is joined with it",
           "[pgbouncer]") {
+  LeavesNoServerConnections cleanup;
   auto path = write_temp_file("pgb-reload.yml", "interval: 1s\ntargets:\n  - name: db\n    dsn: " +
                                                     TestDatabase::dsn() + "\n");
   PgpulseProcess pgpulse({"--config", path, "--no-collector.rls"});
