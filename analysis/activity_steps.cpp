@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "analysis/format.hpp"
+#include "analysis/pgbouncer_diagnosis.hpp"
 #include "analysis/steps.hpp"
 #include "analysis/thresholds.hpp"
 #include "core/details/idle_trend.hpp"
@@ -70,6 +71,7 @@ DiagnosisStep idle_step(const DiagnosisInput& input) {
       forecast = true;
     }
   }
+  step.finding += pgbouncer_idle_transactions(input);
   if (!input.has_history) step.finding += " (leak trends need history: see the daemon's /diagnose)";
   // Blame a leak only when the leak rule holds; steady growth without one is more replicas or
   // bigger pools than the server fits (the pool budget step).
@@ -110,7 +112,8 @@ DiagnosisStep queries_step(const DiagnosisInput& input) {
     if (!q->offenders.empty() && step.severity != Severity::Ok) {
       const auto& o = q->offenders.front();
       step.finding += "; worst: pid " + std::to_string(o.pid) + " (" + o.application_name + ", " +
-                      o.usename + "): " + o.query + fmt_trace(o.trace);
+                      o.usename + ")" + through_pgbouncer(input, o.pid) + ": " + o.query +
+                      fmt_trace(o.trace);
     }
   }
   if (l) {

@@ -1,6 +1,7 @@
 #include "analysis/diagnosis.hpp"
 
 #include "analysis/health_steps.hpp"
+#include "analysis/pgbouncer_diagnosis.hpp"
 #include "analysis/statements_step.hpp"
 #include "analysis/steps.hpp"
 
@@ -76,6 +77,12 @@ TargetReport diagnose(const DiagnosisInput& input) {
   const auto& health = input.target.health;
   TargetReport report;
   report.target = health.target;
+  if (health.kind == "pgbouncer") {
+    report.steps = pgbouncer_steps(input);
+    report.verdict = Severity::Ok;
+    for (const auto& step : report.steps) report.verdict = std::max(report.verdict, step.severity);
+    return report;
+  }
   report.steps.push_back(health_step(health));
   if (health.up) note_pending_restart(report.steps.back(), input);
   report.steps.push_back(connectivity_step(health));

@@ -20,7 +20,8 @@ std::string_view severity_label(Severity severity);
 
 struct DiagnosisStep {
   // health, connectivity, connections, idle, queries_and_locks, statements, pools, rls,
-  // replication, wraparound, horizon, monitoring
+  // replication, wraparound, horizon, monitoring; for a pgbouncer target: health,
+  // pgbouncer_waiting, pgbouncer_pools, pgbouncer_clients, pgbouncer_budget
   std::string id;
   std::string title;
   Severity severity = Severity::Skipped;

@@ -19,9 +19,12 @@ struct ActivityRow {
   std::string backend_type;  // "client backend", "autovacuum worker", ...
   std::string wait_event_type;
   std::string wait_event;
-  std::string query;        // truncated server-side; never used as a label
-  std::string client_addr;  // host(client_addr): "" for Unix sockets and background processes
-  int client_port = 0;      // -1 for a Unix socket
+  std::string query;  // truncated server-side; never used as a label
+  // Where the session comes from: host(client_addr), "" for Unix sockets and background
+  // processes; client_port -1 for a Unix socket. PgBouncer's server connections are matched on
+  // these (and the pid) against SHOW SERVERS.
+  std::string client_addr;
+  int client_port = -1;
   // Seconds since the epoch on the server's clock; NaN when NULL.
   double backend_start = 0;
   double xact_start = 0;

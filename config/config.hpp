@@ -9,9 +9,9 @@
 
 namespace pgpulse::config {
 
-// What a target is: which collectors serve it and how its connection is opened. The pgbouncer
-// kind arrives with the PgBouncer collectors; today every target is a PostgreSQL server.
-enum class TargetKind { Postgres };
+// What a target is: which collectors serve it and how its connection is opened. A pgbouncer
+// target is PgBouncer's admin console (dbname=pgbouncer): SHOW commands only, no session settings.
+enum class TargetKind { Postgres, PgBouncer };
 const char* target_kind_name(TargetKind kind);
 
 struct TargetConfig {
@@ -19,6 +19,9 @@ struct TargetConfig {
   std::string dsn;   // libpq conninfo or URI; may hold a password: log redact_dsn(dsn) only
   std::string password_file;  // optional; its first line is the password
   TargetKind kind = TargetKind::Postgres;
+  // pgbouncer targets only, optional: the name of the postgres target this PgBouncer fronts, for
+  // the budget against its slots and the sessions it holds there (validated by the loader).
+  std::string server{};
   bool operator==(const TargetConfig&) const = default;
 };
 

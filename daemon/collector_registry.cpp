@@ -12,6 +12,11 @@
 #include "collectors/idle_trend.hpp"
 #include "collectors/locks.hpp"
 #include "collectors/long_queries.hpp"
+#include "collectors/pgbouncer_backends.hpp"
+#include "collectors/pgbouncer_clients.hpp"
+#include "collectors/pgbouncer_pools.hpp"
+#include "collectors/pgbouncer_servers.hpp"
+#include "collectors/pgbouncer_stats.hpp"
 #include "collectors/pools.hpp"
 #include "collectors/replication.hpp"
 #include "collectors/rls.hpp"
@@ -54,8 +59,24 @@ Make without_config() {
 }
 
 const std::vector<config::TargetKind> kPostgres{config::TargetKind::Postgres};
+const std::vector<config::TargetKind> kPgBouncer{config::TargetKind::PgBouncer};
 
 }  // namespace
+
+std::vector<std::string> linked_target_names(const config::TargetConfig& target,
+                                             const config::Config& config) {
+  std::vector<std::string> names;
+  if (target.kind == config::TargetKind::PgBouncer) {
+    if (!target.server.empty()) names.push_back(target.server);
+    return names;
+  }
+  for (const auto& other : config.targets) {
+    if (other.kind == config::TargetKind::PgBouncer && other.server == target.name) {
+      names.push_back(other.name);
+    }
+  }
+  return names;
+}
 
 bool CollectorEntry::serves(config::TargetKind kind) const {
   return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
@@ -152,6 +173,31 @@ const std::vector<CollectorEntry>& collector_registry() {
         "per-database visit: tables with the most dead tuples and longest without a vacuum"},
        kPostgres,
        from_section<collectors::VacuumCollector>(&Config::vacuum)},
+      {{"pgbouncer_backends", true, Millis{0},
+        "the client backends that linked PgBouncer targets hold, by pool, apart from direct ones"},
+       kPostgres,
+       [](const Config& c, const TargetConfig& t) {
+         return any(
+             std::make_unique<collectors::PgBouncerBackendsCollector>(linked_target_names(t, c)));
+       }},
+      {{"pgbouncer_pools", true, Millis{0},
+        "PgBouncer pools: clients waiting, servers, max wait, saturation, limits, server budget"},
+       kPgBouncer,
+       [](const Config&, const TargetConfig& t) {
+         return any(std::make_unique<collectors::PgBouncerPoolsCollector>(t.server));
+       }},
+      {{"pgbouncer_stats", true, Millis{0},
+        "PgBouncer per-database queries, transactions, query and wait time (SHOW STATS)"},
+       kPgBouncer,
+       without_config<collectors::PgBouncerStatsCollector>()},
+      {{"pgbouncer_clients", true, Millis{0},
+        "PgBouncer client connections against max_client_conn (SHOW LISTS, SHOW CONFIG)"},
+       kPgBouncer,
+       without_config<collectors::PgBouncerClientsCollector>()},
+      {{"pgbouncer_servers", true, Millis{0},
+        "PgBouncer server connections (SHOW SERVERS), for the server's pgbouncer_backends"},
+       kPgBouncer,
+       without_config<collectors::PgBouncerServersCollector>()},
   };
   return registry;
 }

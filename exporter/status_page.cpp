@@ -6,6 +6,7 @@
 
 #include "core/details/connections.hpp"
 #include "core/details/long_queries.hpp"
+#include "core/details/pgbouncer.hpp"
 #include "core/details/rls.hpp"
 #include "core/details/statements.hpp"
 #include "exporter/diagnose_page.hpp"
@@ -91,13 +92,65 @@ void statements_section(std::ostringstream& out, const core::TargetView& view) {
   out << "</table>";
 }
 
+void collectors_table(std::ostringstream& out, const core::TargetHealth& health, double now);
+
+// A PgBouncer's pools, its client connections and its budget against the server it fronts.
+void pgbouncer_section(std::ostringstream& out, const core::TargetView& view) {
+  const auto& health = view.health;
+  if (!health.server.empty()) {
+    out << "<div class=\"fronts\">PgBouncer in front of <a href=\"#target-"
+        << html_escape(health.server) << "\">" << html_escape(health.server) << "</a></div>";
+  }
+  const auto* pools = view.find<core::PgBouncerPoolsDetails>();
+  if (!pools) {
+    out << "<h3>Pools</h3><p class=\"muted\">no pool data</p>";
+    return;
+  }
+  out << "<h3>Pools</h3><div><span class=\"num waiting\">" << pools->clients_waiting
+      << "</span> <span class=\"muted\">clients waiting, the oldest for "
+      << fixed(pools->max_wait_seconds, 1) << " s</span></div>";
+  if (const auto* clients = view.find<core::PgBouncerClientsDetails>()) {
+    out << "<div class=\"muted clients\">" << clients->client_connections
+        << " client connections of max_client_conn " << clients->max_client_conn << "</div>";
+  }
+  out << "<div class=\"budget\">server budget: " << pools->server_budget << " connections";
+  if (pools->server_known) {
+    out << " against " << pools->server_usable_connections << " usable slots of "
+        << html_escape(pools->server) << " (" << fixed(pools->server_budget_ratio * 100, 0) << "%)";
+  }
+  out << "</div><table class=\"pools\"><tr><th>database/user</th><th>mode</th><th>clients "
+         "active</th><th>waiting</th><th>max wait</th><th>servers active</th><th>idle</th>"
+         "<th>size</th><th>saturation</th></tr>";
+  for (const auto& p : pools->pools) {
+    out << "<tr><td>" << html_escape(p.database) << "/" << html_escape(p.user) << "</td><td>"
+        << html_escape(p.pool_mode) << "</td><td>" << p.clients_active << "</td><td>"
+        << p.clients_waiting << "</td><td>" << fixed(p.max_wait_seconds, 1) << " s</td><td>"
+        << p.servers_active << "</td><td>" << p.servers_idle << "</td><td>" << p.size
+        << (p.reserve > 0 ? " +" + std::to_string(p.reserve) : std::string()) << "</td><td>"
+        << fixed(p.saturation * 100, 0) << "%</td></tr>";
+  }
+  out << "</table>";
+}
+
 void target_section(std::ostringstream& out, const analysis::DiagnosisInput& input,
-                    const analysis::TargetReport& report, double now) {
+                    const analysis::TargetReport& report, double now,
+                    const std::vector<std::string>& fronted_by) {
   const auto& view = input.target;
   const auto& health = view.health;
   out << "<section id=\"target-" << html_escape(report.target) << "\"><h2>"
       << html_escape(report.target) << " " << badge(analysis::severity_label(report.verdict))
       << "</h2><div class=\"muted\"><code>" << html_escape(health.dsn) << "</code></div>";
+
+  if (health.kind == "pgbouncer") {
+    pgbouncer_section(out, view);
+  } else if (!fronted_by.empty()) {
+    out << "<div class=\"fronted\">behind PgBouncer: ";
+    for (std::size_t i = 0; i < fronted_by.size(); ++i) {
+      out << (i ? ", " : "") << "<a href=\"#target-" << html_escape(fronted_by[i]) << "\">"
+          << html_escape(fronted_by[i]) << "</a>";
+    }
+    out << "</div>";
+  }
 
   if (const auto* connections = view.find<core::ConnectionsDetails>()) {
     const auto* idle = view.find<core::IdleTrendDetails>();
@@ -120,6 +173,11 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
   }
   out << "</table>";
 
+  if (health.kind == "pgbouncer") {
+    collectors_table(out, health, now);
+    return;
+  }
+
   const auto* queries = view.find<core::LongQueriesDetails>();
   out << "<h3>Top offenders</h3>";
   if (!queries || queries->offenders.empty()) {
@@ -128,12 +186,18 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
     out << "<table "
            "class=\"offenders\"><tr><th>pid</th><th>application</th><th>role</th><th>state</th>"
            "<th>query</th><th>transaction</th><th>wait</th><th>trace</th><th>query text</th></tr>";
+    const auto* via = view.find<core::PgBouncerBackendsDetails>();
     for (std::size_t i = 0; i < queries->offenders.size() && i < 10; ++i) {
       const auto& o = queries->offenders[i];
-      out << "<tr><td>" << o.pid << "</td><td>" << html_escape(o.application_name) << "</td><td>"
-          << html_escape(o.usename) << "</td><td>" << html_escape(o.state) << "</td><td>"
-          << fixed(o.query_seconds, 0) << "s</td><td>" << fixed(o.transaction_seconds, 0)
-          << "s</td><td>" << html_escape(o.wait_event) << "</td><td>" << trace_cell(o.trace)
+      std::string through = via ? via->via(o.pid) : "";
+      out << "<tr><td>" << o.pid << "</td><td>" << html_escape(o.application_name)
+          << (through.empty()
+                  ? ""
+                  : " <span class=\"muted via\">through " + html_escape(through) + "</span>")
+          << "</td><td>" << html_escape(o.usename) << "</td><td>" << html_escape(o.state)
+          << "</td><td>" << fixed(o.query_seconds, 0) << "s</td><td>"
+          << fixed(o.transaction_seconds, 0) << "s</td><td>" << html_escape(o.wait_event)
+          << "</td><td>" << trace_cell(o.trace)
           << "</td><td><code>" << html_escape(o.query) << "</code></td></tr>";
     }
     out << "</table>";
@@ -155,6 +219,10 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
     out << "<p class=\"muted\">no catalog scan yet</p>";
   }
 
+  collectors_table(out, health, now);
+}
+
+void collectors_table(std::ostringstream& out, const core::TargetHealth& health, double now) {
   out << "<h3>Collectors</h3><table class=\"collectors\"><tr><th>collector</th><th>status</th>"
          "<th>last success</th><th>duration</th><th>error</th></tr>";
   for (const auto& c : health.collectors) {
@@ -235,7 +303,17 @@ std::string render_status_page(const core::SnapshotStore::View& view, double now
          "<a href=\"/diagnose\">/diagnose</a><a href=\"/tables\">/tables</a>"
          "<a href=\"/readyz\">/readyz</a></nav>";
   if (inputs.empty()) out << "<p>No targets yet.</p>";
-  for (const auto& input : inputs) target_section(out, input, analysis::diagnose(input), now_unix);
+  // diagnosis_inputs() puts each PgBouncer right after the server it fronts.
+  for (const auto& input : inputs) {
+    std::vector<std::string> fronted_by;
+    for (const auto& other : inputs) {
+      if (other.target.health.kind == "pgbouncer" &&
+          other.target.health.server == input.target.target) {
+        fronted_by.push_back(other.target.target);
+      }
+    }
+    target_section(out, input, analysis::diagnose(input), now_unix, fronted_by);
+  }
   out << "</body></html>\n";
   return out.str();
 }

@@ -53,6 +53,7 @@ cleanup() {
   for fd in "${session_fds[@]}"; do eval "exec ${fd}>&-"; done
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  [ -f "$pgdir/pgbouncer/env" ] && "$root/scripts/pgbouncer_test_server.sh" stop "$pgdir/pgbouncer"
   [ -f "$standbydir/env" ] && "$root/scripts/pg_test_server.sh" stop "$standbydir"
   [ -f "$pgdir/env" ] && "$root/scripts/pg_test_server.sh" stop "$pgdir"
   rm -rf "$work" "$pgdir" "$standbydir"
@@ -185,6 +186,13 @@ check "pgpulse --check-config deploy/compose/pgpulse.yml (DSN from the environme
   env PGPULSE_DSN="host=127.0.0.1 port=5432 dbname=postgres user=pgpulse" \
   PGPULSE_TARGET_NAME=compose-postgres "$BIN" --check-config --config deploy/compose/pgpulse.yml
 check "sh -n deploy/compose/initdb/10-pgpulse-role.sh" sh -n deploy/compose/initdb/10-pgpulse-role.sh
+check "docker-compose config -q with the optional PgBouncer override" \
+  bash -c 'cd deploy && docker-compose -f docker-compose.yml -f docker-compose.pgbouncer.yml config -q'
+check "PgBouncer override: PgBouncer in the sidecar netns, pgpulse watching both" \
+  "${CHECKS[@]}" compose-pgbouncer deploy/docker-compose.yml deploy/docker-compose.pgbouncer.yml
+check "pgpulse --check-config deploy/compose/pgpulse-pgbouncer.yml (PGPULSE_DSN blanked by the override)" \
+  env PGPULSE_DSN="" PGPULSE_TARGET_NAME="" "$BIN" --check-config --config deploy/compose/pgpulse-pgbouncer.yml
+check "sh -n deploy/compose/pgbouncer/entrypoint.sh" sh -n deploy/compose/pgbouncer/entrypoint.sh
 
 step "Kubernetes"
 check "PrometheusRule in sync with alerts.yml (scripts/gen_prometheusrule.sh --check)" \
@@ -201,8 +209,19 @@ open(sys.argv[1], "w").write(cm["data"]["pgpulse.yml"])' "$work/k8s-pgpulse.yml"
     "$BIN" --check-config --config "$work/k8s-pgpulse.yml"
 }
 check "pgpulse --check-config on the ConfigMap's pgpulse.yml" k8s_config_ok
+k8s_pgbouncer_ok() {
+  "${CHECKS[@]}" kubernetes-pgbouncer deploy/kubernetes-pgbouncer "$work/k8s-pgbouncer.yml" || return 1
+  echo "pgpulse-password" >"$work/k8s-pgpulse-password"
+  sed -i "s#/etc/pgpulse/secret/pgpulse-password#$work/k8s-pgpulse-password#" "$work/k8s-pgbouncer.yml"
+  PGPULSE_DSN="" PGPULSE_PASSWORD_FILE="" PGPULSE_TARGET_NAME="" \
+    "$BIN" --check-config --config "$work/k8s-pgbouncer.yml"
+}
+check "optional PgBouncer overlay: patches, resources, the sidecar's two targets (--check-config)" \
+  k8s_pgbouncer_ok
 if command -v kubectl >/dev/null 2>&1; then
   check "kubectl kustomize deploy/kubernetes" bash -c 'kubectl kustomize deploy/kubernetes >/dev/null'
+  check "kubectl kustomize deploy/kubernetes-pgbouncer" \
+    bash -c 'kubectl kustomize deploy/kubernetes-pgbouncer >/dev/null'
 fi
 
 step "Grafana"
@@ -258,7 +277,7 @@ check "cpack -G DEB: binary, unit, config, docs; dependencies from dpkg-shlibdep
 if command -v shellcheck >/dev/null 2>&1; then
   step "shell scripts"
   check "shellcheck" shellcheck -x scripts/*.sh scripts/lib/*.sh bench/*.sh .ci/run \
-    deploy/compose/initdb/10-pgpulse-role.sh
+    deploy/compose/initdb/10-pgpulse-role.sh deploy/compose/pgbouncer/entrypoint.sh
 fi
 
 # ================================================================ live checks
@@ -267,7 +286,9 @@ has_rls=false
 "$BIN" --help | grep -qE '^  rls +enabled' && has_rls=true
 echo "rls collector in this build: $has_rls"
 
-PGPULSE_TEST_PG_SETTINGS="max_connections=50 archive_mode=on archive_command=true" \
+# 53: 50 usable slots, so the sessions below (PgBouncer's three server connections included) stay
+# over 80% (PostgresConnectionsNearLimit) and under 95% (PostgresConnectionsExhausted must not fire).
+PGPULSE_TEST_PG_SETTINGS="max_connections=53 archive_mode=on archive_command=true" \
   "$root/scripts/pg_test_server.sh" start "$pgdir"
 # shellcheck disable=SC1091
 . "$pgdir/env"
@@ -306,6 +327,12 @@ echo "  15,000 dead tuples in e2e_bloat (autovacuum off), inactive slot e2e_forg
 "$root/scripts/pg_standby.sh" create "$pgdir" "$standbydir" e2e_standby >/dev/null
 standbyport=$(cat "$standbydir/port")
 echo "standby on port $standbyport, streaming through slot e2e_standby"
+# PgBouncer in front of it (pools of 2, and a "budget" database of 150 + 10 reserve: more than the
+# server's 50 usable slots), watched by pgpulse as target e2e-pgbouncer linked to e2e.
+"$root/scripts/pgbouncer_test_server.sh" start "$pgdir/pgbouncer"
+# shellcheck disable=SC1091
+. "$pgdir/pgbouncer/env"
+pgbport=$PGPULSE_TEST_PGBOUNCER_PORT
 
 cat >"$work/pgpulse.yml" <<EOF
 interval: 1s
@@ -314,6 +341,10 @@ targets:
     dsn: host=127.0.0.1 port=$pgport dbname=postgres user=pgpulse
   - name: e2e-standby
     dsn: host=127.0.0.1 port=$standbyport dbname=postgres user=pgpulse
+  - name: e2e-pgbouncer
+    kind: pgbouncer
+    server: e2e
+    dsn: $PGPULSE_TEST_PGBOUNCER_ADMIN_DSN
 pools:
   - application_name: e2e-pool
     replicas: 1
@@ -379,18 +410,19 @@ wait_for 30 "Prometheus' first scrape of pgpulse" prom_has_deadlock_counter ||
   { echo "Prometheus never scraped pgpulse" >&2; exit 1; }
 
 # ---------------------------------------------------------------- trouble
-# open_session APP [DB] [USER]: a psql session kept open on a FIFO; send SQL with `say`, end it
-# with close_session (psql reads EOF and disconnects). This shell holds the only write end of
-# each FIFO: psql starts without the descriptors of the other sessions.
+# open_session APP [DB] [USER] [PORT]: a psql session kept open on a FIFO; send SQL with `say`,
+# end it with close_session (psql reads EOF and disconnects). This shell holds the only write end
+# of each FIFO: psql starts without the descriptors of the other sessions. PORT defaults to the
+# server's; $pgbport is PgBouncer's.
 open_session() {
-  local app=$1 db=${2:-postgres} user=${3:-postgres} fifo fd
+  local app=$1 db=${2:-postgres} user=${3:-postgres} port=${4:-$pgport} fifo fd
   fifo="$work/session.${#session_fds[@]}"
   mkfifo "$fifo"
   exec {fd}<>"$fifo"
   session_fds+=("$fd")
   (
     for inherited in "${session_fds[@]}"; do eval "exec $inherited>&-"; done
-    exec psql -X -q "host=127.0.0.1 port=$pgport dbname=$db user=$user application_name=$app" \
+    exec psql -X -q "host=127.0.0.1 port=$port dbname=$db user=$user application_name=$app" \
       -f "$fifo" >>"$work/sessions.log" 2>&1
   ) &
   pids+=($!)
@@ -417,7 +449,16 @@ open_session e2e-slow
 say "$last_fd" "SELECT pg_sleep(1.2) \\watch 0.2"
 echo "sessions: 3 idle, 1 idle in transaction holding an exclusive lock, 1 waiting on it, 1 long query,"
 echo "          3 in pool e2e-pool (budget 2), 5 of role e2e_app (limit 5), 1 seq-scanning e2e_events,"
-echo "          1 repeating a 1.2 s statement"
+echo "          1 repeating a 1.2 s statement;"
+# Through PgBouncer: two sessions hold the session pool's two server connections, a third waits;
+# one client of the budget database gives that pool (and its budget) a row in SHOW POOLS.
+for _ in 1 2; do open_session e2e-pgb-holder session postgres "$pgbport"; say "$last_fd" "SELECT 1;"; done
+sleep 0.5
+open_session e2e-pgb-waiter session postgres "$pgbport"
+say "$last_fd" "SELECT 1;"
+open_session e2e-pgb-budget budget postgres "$pgbport"
+say "$last_fd" "SELECT 1;"
+echo "          through PgBouncer: 2 holding the session pool (size 2), 1 waiting, 1 in the budget pool"
 
 check "the Dockerfile's HEALTHCHECK command against the running pgpulse" \
   env PGPULSE_WEB_LISTEN_ADDRESS="127.0.0.1:$pgpulse_port" bash -c "$("${CHECKS[@]}" healthcheck-cmd)"
@@ -460,7 +501,7 @@ sleep 5
 # ---------------------------------------------------------------- expressions
 step "every PromQL expression of the rules and the dashboard, through Prometheus' HTTP API"
 check "each expression parses and each of its selectors returns data" \
-  env E2E_OPTIONAL_SELECTORS="$optional" "${CHECKS[@]}" evaluate "$prom_url" 'e2e|e2e-standby' \
+  env E2E_OPTIONAL_SELECTORS="$optional" "${CHECKS[@]}" evaluate "$prom_url" 'e2e|e2e-standby|e2e-pgbouncer' \
   $((SECONDS - started + 5))
 metrics_documented_ok() {
   curl -sf "$pgpulse_url/metrics" >"$work/scrape.txt" && "${CHECKS[@]}" metrics-documented "$work/scrape.txt"
@@ -475,7 +516,8 @@ echo "pgpulse exposed $("${CHECKS[@]}" value "$prom_url" 'count({job="pgpulse",t
 step "alerts through Prometheus and Alertmanager"
 expected=(PostgresPoolBudgetExceeded PostgresConnectionsNearLimit PostgresRoleOrDatabaseConnectionsNearLimit
           PostgresIdleConnectionLeak PostgresConnectionExhaustionForecast PostgresQueriesBlocked
-          PostgresDeadlocks PostgresAutovacuumBehind PostgresSlowStatement)
+          PostgresDeadlocks PostgresAutovacuumBehind PostgresSlowStatement
+          PgBouncerServerBudgetOverSlots PgBouncerClientsWaiting PgBouncerPoolSaturated)
 $has_rls && expected+=(PostgresRLSDisabledOnTenantTable PostgresRLSPolicyRemoved PostgresRLSBypassRole
                        PostgresSeqScanHeavyTable)
 never=(PostgresDown PgpulseDown PgpulseCollectorFailing PgpulseConfigReloadFailed PostgresConnectionsExhausted
@@ -484,7 +526,8 @@ never=(PostgresDown PgpulseDown PgpulseCollectorFailing PgpulseConfigReloadFaile
        PostgresXminHorizonHeldBack PostgresReplicationLag PostgresStandbyNotStreaming
        PostgresReplicationSlotRetainingWal PostgresArchiverFailing PostgresRestarted
        PostgresSettingsPendingRestart PostgresTempFileSpill PostgresRequestedCheckpoints
-       PostgresHighRollbackRatio PostgresStatementLatencyRegression PostgresStatementsEvicting)
+       PostgresHighRollbackRatio PostgresStatementLatencyRegression PostgresStatementsEvicting
+       PgBouncerDown PgBouncerClientConnectionsNearLimit)
 alerts_ok() {
   local fired name bad=0
   fired=" $("${CHECKS[@]}" fired "$prom_url" $((SECONDS - started + 5))) "

@@ -260,7 +260,7 @@ TEST_CASE("all errors are reported at once - with lines") {
   CHECK(load({"--config", typo_field}).error_text() ==
         typo_field + ":2: key \"targets.dsn\": every target needs a dsn\n" + typo_field +
             ":3: key \"targets.dns\": unknown key in a target (expected name, kind, dsn, "
-            "password_file)\n");
+            "password_file, server)\n");
   CHECK(text.find(targets + ":8: key \"targets.dsn\": invalid DSN: unterminated quoted value for "
                             "keyword \"host\"") != std::string::npos);
   CHECK(text.find(targets + ":4: key \"targets.name\": duplicate target name \"a\"") !=
