@@ -476,10 +476,21 @@ def check_dashboard():
     ids = set()
     count = 0
     covered = set()
+    cells = {}  # grid cell -> panel title: panels merged from two branches must not overlap
     for panel in dashboard_panels(dashboard):
         if panel["id"] in ids:
             problem(f"duplicate panel id {panel['id']}")
         ids.add(panel["id"])
+        grid = panel.get("gridPos", {})
+        for y in range(grid.get("y", 0), grid.get("y", 0) + grid.get("h", 0)):
+            for x in range(grid.get("x", 0), grid.get("x", 0) + grid.get("w", 0)):
+                if (x, y) in cells and cells[(x, y)] != panel["title"]:
+                    problem(f"panel {panel['title']!r} overlaps {cells[(x, y)]!r}")
+                    break
+                cells[(x, y)] = panel["title"]
+            else:
+                continue
+            break
         if panel["type"] == "row":
             covered.add(panel["title"].lower())
             continue
