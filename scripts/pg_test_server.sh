@@ -70,10 +70,12 @@ log_line_prefix = '%m [%p] %q%u@%d/%a '
 CONF
   for setting in ${PGPULSE_TEST_PG_SETTINGS:-}; do echo "$setting" >>"$data/postgresql.conf"; done
   # Roles in the group password_auth must authenticate with a password over TCP (auth tests).
+  # All of 127.0.0.0/8: tests reach the server from other loopback source addresses (127.0.0.2,
+  # 127.0.0.3 ...) to stand in for application replicas on other hosts; it listens on 127.0.0.1.
   cat >"$data/pg_hba.conf" <<HBA
 local all all trust
-host all +password_auth 127.0.0.1/32 scram-sha-256
-host all all 127.0.0.1/32 trust
+host all +password_auth 127.0.0.0/8 scram-sha-256
+host all all 127.0.0.0/8 trust
 HBA
   echo "$port" >"$dir/port"
   (cd "$PG_BIN" && pwd) >"$dir/pg_bin"
