@@ -1,5 +1,6 @@
 #include "analysis/diagnosis.hpp"
 
+#include "analysis/health_steps.hpp"
 #include "analysis/steps.hpp"
 
 #include <algorithm>
@@ -28,7 +29,10 @@ std::string_view severity_label(Severity severity) {
 
 std::string fmt_seconds(double seconds) {
   std::ostringstream out;
-  if (seconds >= 3600) {
+  if (seconds >= 86400) {
+    out << static_cast<long>(seconds / 86400) << "d" << static_cast<long>(seconds / 3600) % 24
+        << "h";
+  } else if (seconds >= 3600) {
     out << static_cast<long>(seconds / 3600) << "h" << static_cast<long>(seconds / 60) % 60 << "m";
   } else if (seconds >= 60) {
     out << static_cast<long>(seconds / 60) << "m" << static_cast<long>(seconds) % 60 << "s";
@@ -45,6 +49,24 @@ std::string fmt_ratio(double ratio) {
   return out.str();
 }
 
+std::string fmt_count(double value, const char* unit) {
+  std::ostringstream out;
+  out.precision(1);
+  out << std::fixed;
+  if (value >= 1e9) {
+    out << value / 1e9 << "G";
+  } else if (value >= 1e6) {
+    out << value / 1e6 << "M";
+  } else if (value >= 1e3) {
+    out << value / 1e3 << "k";
+  } else {
+    out.precision(0);
+    out << value;
+  }
+  out << unit;
+  return out.str();
+}
+
 DiagnosisStep skipped(std::string id, std::string title, std::string why) {
   return DiagnosisStep{std::move(id), std::move(title), Severity::Skipped, std::move(why), ""};
 }
@@ -54,6 +76,7 @@ TargetReport diagnose(const DiagnosisInput& input) {
   TargetReport report;
   report.target = health.target;
   report.steps.push_back(health_step(health));
+  if (health.up) note_pending_restart(report.steps.back(), input);
   report.steps.push_back(connectivity_step(health));
   if (health.up) {
     report.steps.push_back(connections_step(input));
@@ -61,6 +84,9 @@ TargetReport diagnose(const DiagnosisInput& input) {
     report.steps.push_back(queries_step(input));
     report.steps.push_back(pools_step(input));
     report.steps.push_back(rls_step(input));
+    report.steps.push_back(replication_step(input));
+    report.steps.push_back(wraparound_step(input));
+    report.steps.push_back(horizon_step(input));
     report.steps.push_back(monitoring_step(input));
   } else {
     for (auto [id, title] : {std::pair{"connections", "Connections and saturation"},
@@ -68,6 +94,9 @@ TargetReport diagnose(const DiagnosisInput& input) {
                              {"queries_and_locks", "Long queries and locks"},
                              {"pools", "Pool budgets"},
                              {"rls", "Row-level security"},
+                             {"replication", "Replication"},
+                             {"wraparound", "Transaction ID wraparound"},
+                             {"horizon", "Who holds the xmin horizon back"},
                              {"monitoring", "How pgpulse connects"}}) {
       report.steps.push_back(skipped(id, title, "not connected"));
     }

@@ -19,7 +19,8 @@ enum class Severity { Skipped, Info, Ok, Warning, Critical };
 std::string_view severity_label(Severity severity);
 
 struct DiagnosisStep {
-  // health, connectivity, connections, idle, queries_and_locks, pools, rls, monitoring
+  // health, connectivity, connections, idle, queries_and_locks, pools, rls, replication,
+  // wraparound, horizon, monitoring
   std::string id;
   std::string title;
   Severity severity = Severity::Skipped;

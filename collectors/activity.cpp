@@ -10,6 +10,8 @@ namespace pgpulse::collectors {
 // pg_blocking_pids() is costly, so it runs only for backends that wait on a heavyweight lock.
 // date_part() returns float8 directly; extract() returns numeric since PostgreSQL 14 and the
 // numeric-to-float8 casts cost a third of the query's server CPU at 1,000 backends.
+// xmin_age is how far the backend holds the xmin horizon back (the horizon collector): its
+// snapshot's xmin or its own transaction ID, whichever is older; greatest() skips a NULL.
 const char* const kActivitySql = R"SQL(
 SELECT pid, datname, usename, application_name, state, backend_type,
        wait_event_type, wait_event,
@@ -23,7 +25,8 @@ SELECT pid, datname, usename, application_name, state, backend_type,
        host(client_addr) AS client_addr, client_port,
        date_part('epoch', statement_timestamp()) AS server_now,
        pid = pg_backend_pid() AS is_self,
-       date_part('epoch', pg_postmaster_start_time()) AS server_started
+       date_part('epoch', pg_postmaster_start_time()) AS server_started,
+       greatest(age(backend_xmin), age(backend_xid)) AS xmin_age
 FROM pg_stat_activity)SQL";
 
 namespace {
@@ -64,7 +67,8 @@ ActivitySample parse_activity(const pg::Result& result) {
             client_port = result.column_index("client_port"),
             server_now = result.column_index("server_now"),
             is_self = result.column_index("is_self"),
-            server_started = result.column_index("server_started");
+            server_started = result.column_index("server_started"),
+            xmin_age = result.column_index("xmin_age");
   for (int r = 0; r < result.rows(); ++r) {
     ActivityRow row;
     row.pid = static_cast<int>(result.integer(r, pid));
@@ -86,6 +90,7 @@ ActivitySample parse_activity(const pg::Result& result) {
     sample.server_now = result.number(r, server_now);
     row.is_self = result.boolean(r, is_self);
     sample.server_started = result.number(r, server_started);
+    row.xmin_age = result.integer(r, xmin_age, -1);
     sample.rows.push_back(std::move(row));
   }
   return sample;

@@ -1,6 +1,6 @@
 #pragma once
 // One pass over pg_stat_activity per poll, shared by every collector that needs it (connections,
-// idle trends, long queries, locks).
+// idle trends, long queries, locks, the xmin horizon, autovacuum workers).
 #include <string>
 #include <vector>
 
@@ -29,6 +29,9 @@ struct ActivityRow {
   double state_change = 0;
   std::vector<int> blocked_by;  // pg_blocking_pids(), only for backends waiting on a lock
   bool is_self = false;         // pgpulse's own backend
+  // Transactions since the backend's xmin or its own XID, the older (age()); -1 when it holds
+  // neither: how far it holds back the horizon VACUUM may clean up to.
+  long long xmin_age = -1;
 
   // Without pg_read_all_stats (pg_monitor) another role's session shows its role but a NULL
   // backend_type: still a client holding a slot. Background processes have no role.

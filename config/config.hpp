@@ -94,6 +94,13 @@ struct RlsConfig {
   bool operator==(const RlsConfig&) const = default;
 };
 
+// Per-table vacuum state, read on the per-database visits (the `vacuum` collector).
+struct VacuumConfig {
+  long top_n = 20;              // tables per database by dead tuples, and by time since vacuum
+  long max_table_series = 500;  // cap of tables with series of their own per target
+  bool operator==(const VacuumConfig&) const = default;
+};
+
 struct Config {
   std::vector<TargetConfig> targets;
   std::string listen_address = "0.0.0.0:9188";
@@ -112,6 +119,7 @@ struct Config {
   ActivityConfig activity;
   std::vector<PoolConfig> pools;
   RlsConfig rls;
+  VacuumConfig vacuum;
   std::string config_file;  // empty when no file was given
 
   bool operator==(const Config&) const = default;

@@ -332,6 +332,12 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
   schema.push_back(real("seq_scan.min_ratio",
                         "share of rows read by sequential scans that makes a table seq-scan heavy",
                         0, 1, [](Config& c) -> double& { return c.rls.seq_scan.min_ratio; }));
+  schema.push_back(integer("vacuum.top_n",
+                           "tables per database listed by dead tuples and by time since vacuum", 0,
+                           1000, [](Config& c) -> long& { return c.vacuum.top_n; }));
+  schema.push_back(integer("vacuum.max_table_series",
+                           "cap of tables with pgpulse_table_* series per target", 0, 100000,
+                           [](Config& c) -> long& { return c.vacuum.max_table_series; }));
   for (const auto& collector : collectors) {
     auto enabled = make("collector." + collector.name + ".enabled",
                         collector.default_enabled ? "true" : "false",

@@ -2,13 +2,24 @@
 
 #include <algorithm>
 
+#include "collectors/archiver.hpp"
+#include "collectors/autovacuum.hpp"
+#include "collectors/checkpoints.hpp"
 #include "collectors/connections.hpp"
+#include "collectors/database_size.hpp"
+#include "collectors/database_stats.hpp"
+#include "collectors/horizon.hpp"
 #include "collectors/idle_trend.hpp"
 #include "collectors/locks.hpp"
 #include "collectors/long_queries.hpp"
 #include "collectors/pools.hpp"
+#include "collectors/replication.hpp"
 #include "collectors/rls.hpp"
 #include "collectors/rls_watch.hpp"
+#include "collectors/settings.hpp"
+#include "collectors/standby.hpp"
+#include "collectors/vacuum.hpp"
+#include "collectors/wal.hpp"
 
 namespace pgpulse::daemon {
 
@@ -86,6 +97,51 @@ const std::vector<CollectorEntry>& collector_registry() {
          return any(std::make_unique<collectors::RlsWatchCollector>(
              c.collectors.count("rls") && c.collectors.at("rls").enabled));
        }},
+      {{"database", true, Millis{0},
+        "per-database commits, rollbacks, deadlocks, temp spill, blocks, conflicts, sessions; "
+        "xid and multixact wraparound"},
+       kPostgres,
+       without_config<collectors::DatabaseStatsCollector>()},
+      // pg_database_size() stats every file of every database: its own longer interval.
+      {{"database_size", true, Millis{5 * 60 * 1000}, "pg_database_size() of every database"},
+       kPostgres,
+       without_config<collectors::DatabaseSizeCollector>()},
+      {{"horizon", true, Millis{0},
+        "who holds the xmin horizon back: backends, idle transactions, slots, prepared "
+        "transactions, standby feedback"},
+       kPostgres,
+       without_config<collectors::HorizonCollector>()},
+      {{"checkpoints", true, Millis{0},
+        "checkpoints timed and requested, their write and sync time, buffers written by whom"},
+       kPostgres,
+       without_config<collectors::CheckpointsCollector>()},
+      {{"wal", true, Millis{0}, "WAL bytes, records and full-page images (PostgreSQL 14+)"},
+       kPostgres,
+       without_config<collectors::WalCollector>()},
+      {{"archiver", true, Millis{0},
+        "WAL archived and failed, age of the last success (where archive_mode is on)"},
+       kPostgres,
+       without_config<collectors::ArchiverCollector>()},
+      {{"replication", true, Millis{0},
+        "on a primary: standby lag, replicas by state, slots (active, retained WAL, wal_status)"},
+       kPostgres,
+       without_config<collectors::ReplicationCollector>()},
+      {{"standby", true, Millis{0},
+        "on a standby: in recovery, replay lag (0 when caught up), receive lag, WAL receiver"},
+       kPostgres,
+       without_config<collectors::StandbyCollector>()},
+      // pg_settings is built in full on every read; settings change rarely.
+      {{"settings", true, Millis{60 * 1000},
+        "postmaster start time, settings pending a restart, curated settings in base units"},
+       kPostgres,
+       without_config<collectors::SettingsCollector>()},
+      {{"autovacuum", true, Millis{0}, "autovacuum workers running against autovacuum_max_workers"},
+       kPostgres,
+       without_config<collectors::AutovacuumCollector>()},
+      {{"vacuum", true, Millis{5 * 60 * 1000},
+        "per-database visit: tables with the most dead tuples and longest without a vacuum"},
+       kPostgres,
+       from_section<collectors::VacuumCollector>(&Config::vacuum)},
   };
   return registry;
 }

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/details/horizon.hpp"
 #include "core/details/locks.hpp"
 #include "core/details/long_queries.hpp"
 #include "core/details/rls.hpp"
@@ -51,7 +52,8 @@ std::string activity_json(const core::SnapshotStore::View& view) {
   for (const auto& target : core::group_by_target(view)) {
     targets.push_back({{"target", target.target},
                        {"long_queries", section<core::LongQueriesDetails>(target)},
-                       {"locks", section<core::LocksDetails>(target)}});
+                       {"locks", section<core::LocksDetails>(target)},
+                       {"horizon", section<core::HorizonDetails>(target)}});
   }
   return dump({{"targets", targets}});
 }

@@ -7,8 +7,9 @@
 #            the Debian package (cpack)
 #   live     a throwaway PostgreSQL with some trouble in it (idle and leaking connections, an
 #            idle transaction holding a lock and a query waiting on it, a pool over budget, a
-#            tenant table without RLS, a dropped policy, a BYPASSRLS role, sequential scans),
-#            pgpulse polling it every second, a real Alertmanager and a real Prometheus
+#            tenant table without RLS, a dropped policy, a BYPASSRLS role, sequential scans, a
+#            deadlock, a table full of dead tuples, an inactive replication slot), archiving, and
+#            a streaming standby of it, pgpulse polling both every second, a real Alertmanager and a real Prometheus
 #            scraping pgpulse every second with the rules loaded (for: shortened to 0s).
 #            Every PromQL expression of the rules and of the dashboard must parse and each of
 #            its selectors must return data; the expected alerts must fire and reach the
@@ -41,6 +42,7 @@ failures=()
 work=$(mktemp -d /tmp/pgpulse-deploy.XXXXXX)
 # PostgreSQL runs as the postgres user: its directory must be one that user can reach.
 pgdir=$(mktemp -d /tmp/pgpulse-deploy-pg.XXXXXX)
+standbydir=$(mktemp -d /tmp/pgpulse-deploy-standby.XXXXXX)
 pids=()
 session_fds=()
 
@@ -50,8 +52,9 @@ cleanup() {
   for fd in "${session_fds[@]}"; do eval "exec ${fd}>&-"; done
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  [ -f "$standbydir/env" ] && "$root/scripts/pg_test_server.sh" stop "$standbydir"
   [ -f "$pgdir/env" ] && "$root/scripts/pg_test_server.sh" stop "$pgdir"
-  rm -rf "$work" "$pgdir"
+  rm -rf "$work" "$pgdir" "$standbydir"
   exit "$status"
 }
 trap cleanup EXIT
@@ -263,7 +266,8 @@ has_rls=false
 "$BIN" --help | grep -qE '^  rls +enabled' && has_rls=true
 echo "rls collector in this build: $has_rls"
 
-PGPULSE_TEST_PG_SETTINGS="max_connections=50" "$root/scripts/pg_test_server.sh" start "$pgdir"
+PGPULSE_TEST_PG_SETTINGS="max_connections=50 archive_mode=on archive_command=true" \
+  "$root/scripts/pg_test_server.sh" start "$pgdir"
 # shellcheck disable=SC1091
 . "$pgdir/env"
 pgport=$PGPULSE_TEST_PGPORT
@@ -289,14 +293,26 @@ sql "CREATE ROLE e2e_app LOGIN CONNECTION LIMIT 5; CREATE ROLE e2e_bypass LOGIN 
      CREATE TABLE e2e_events (id bigserial PRIMARY KEY, status text, created_at timestamptz);
      INSERT INTO e2e_events (status, created_at)
        SELECT CASE WHEN g % 10 = 0 THEN 'open' ELSE 'done' END, now() FROM generate_series(1, 20000) g;
-     ANALYZE e2e_events;" >/dev/null
+     ANALYZE e2e_events;
+     CREATE TABLE e2e_bloat (id int) WITH (autovacuum_enabled = off);
+     INSERT INTO e2e_bloat SELECT generate_series(1, 30000);
+     DELETE FROM e2e_bloat WHERE id % 2 = 0;
+     CREATE TABLE e2e_deadlock (id int PRIMARY KEY);
+     INSERT INTO e2e_deadlock VALUES (1), (2);
+     SELECT pg_create_physical_replication_slot('e2e_forgotten', true);" >/dev/null
 echo "PostgreSQL on port $pgport: role pgpulse (pg_monitor), database e2e_app (limit 20), role e2e_app (limit 5), BYPASSRLS role, tenant tables"
+echo "  15,000 dead tuples in e2e_bloat (autovacuum off), inactive slot e2e_forgotten, archive_command true"
+"$root/scripts/pg_standby.sh" create "$pgdir" "$standbydir" e2e_standby >/dev/null
+standbyport=$(cat "$standbydir/port")
+echo "standby on port $standbyport, streaming through slot e2e_standby"
 
 cat >"$work/pgpulse.yml" <<EOF
 interval: 1s
 targets:
   - name: e2e
     dsn: host=127.0.0.1 port=$pgport dbname=postgres user=pgpulse
+  - name: e2e-standby
+    dsn: host=127.0.0.1 port=$standbyport dbname=postgres user=pgpulse
 pools:
   - application_name: e2e-pool
     replicas: 1
@@ -353,6 +369,13 @@ launch prom_port /-/ready "$work/prometheus.log" prometheus --config.file="$work
   --storage.tsdb.path="$work/prom" --web.listen-address=127.0.0.1:@PORT@
 prom_url="http://127.0.0.1:$prom_port"
 echo "Prometheus on port $prom_port: scraping pgpulse every second, rules loaded with for: 0s"
+# Ready is not scraping: Prometheus applies its targets up to 5 s later. The counters the
+# trouble below moves (deadlocks) need a sample from before it, or increase() sees no change.
+prom_has_deadlock_counter() {
+  [ "$("${CHECKS[@]}" value "$prom_url" 'count(pgpulse_database_deadlocks_total{target="e2e"})')" != none ]
+}
+wait_for 30 "Prometheus' first scrape of pgpulse" prom_has_deadlock_counter ||
+  { echo "Prometheus never scraped pgpulse" >&2; exit 1; }
 
 # ---------------------------------------------------------------- trouble
 # open_session APP [DB] [USER]: a psql session kept open on a FIFO; send SQL with `say`, end it
@@ -401,6 +424,27 @@ runbook_sql_ok() {
 }
 check "the runbook's read-only SQL runs against PostgreSQL 15" runbook_sql_ok
 
+# A deadlock: each session locks one row, then the other's (deadlock_timeout is 1s); then both
+# sessions go, so that they do not count against max_connections later.
+open_session e2e-deadlock-a; deadlock_a=$last_fd
+open_session e2e-deadlock-b; deadlock_b=$last_fd
+say "$deadlock_a" "BEGIN; UPDATE e2e_deadlock SET id = id WHERE id = 1;"
+say "$deadlock_b" "BEGIN; UPDATE e2e_deadlock SET id = id WHERE id = 2;"
+both_hold_a_row() {
+  [ "$(psql -X -At "host=127.0.0.1 port=$pgport user=postgres dbname=postgres" -c \
+    "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'e2e-deadlock-_'
+       AND state = 'idle in transaction'")" = 2 ]
+}
+wait_for 30 "both deadlock sessions to hold their row" both_hold_a_row
+say "$deadlock_a" "UPDATE e2e_deadlock SET id = id WHERE id = 2;"
+say "$deadlock_b" "UPDATE e2e_deadlock SET id = id WHERE id = 1;"
+sleep 2
+say "$deadlock_a" "ROLLBACK;"
+say "$deadlock_b" "ROLLBACK;"
+close_session "$deadlock_a"
+close_session "$deadlock_b"
+echo "provoked a deadlock between e2e-deadlock-a and e2e-deadlock-b"
+
 echo "leaking: one more idle connection of e2e-leaky per second, 24 in all"
 for _ in $(seq 1 24); do open_session e2e-leaky; say "$last_fd" "SELECT 1;"; sleep 1; done
 sql "DROP POLICY e2e_write ON e2e_tenant_two_policies" >/dev/null
@@ -412,7 +456,8 @@ sleep 5
 # ---------------------------------------------------------------- expressions
 step "every PromQL expression of the rules and the dashboard, through Prometheus' HTTP API"
 check "each expression parses and each of its selectors returns data" \
-  env E2E_OPTIONAL_SELECTORS="$optional" "${CHECKS[@]}" evaluate "$prom_url" e2e $((SECONDS - started + 5))
+  env E2E_OPTIONAL_SELECTORS="$optional" "${CHECKS[@]}" evaluate "$prom_url" 'e2e|e2e-standby' \
+  $((SECONDS - started + 5))
 metrics_documented_ok() {
   curl -sf "$pgpulse_url/metrics" >"$work/scrape.txt" && "${CHECKS[@]}" metrics-documented "$work/scrape.txt"
 }
@@ -425,12 +470,17 @@ echo "pgpulse exposed $("${CHECKS[@]}" value "$prom_url" 'count({job="pgpulse",t
 # ---------------------------------------------------------------- alerts
 step "alerts through Prometheus and Alertmanager"
 expected=(PostgresPoolBudgetExceeded PostgresConnectionsNearLimit PostgresRoleOrDatabaseConnectionsNearLimit
-          PostgresIdleConnectionLeak PostgresConnectionExhaustionForecast PostgresQueriesBlocked)
+          PostgresIdleConnectionLeak PostgresConnectionExhaustionForecast PostgresQueriesBlocked
+          PostgresDeadlocks PostgresAutovacuumBehind)
 $has_rls && expected+=(PostgresRLSDisabledOnTenantTable PostgresRLSPolicyRemoved PostgresRLSBypassRole
                        PostgresSeqScanHeavyTable)
 never=(PostgresDown PgpulseDown PgpulseCollectorFailing PgpulseConfigReloadFailed PostgresConnectionsExhausted
        PostgresPoolOvercommitted PostgresIdleInTransactionStuck PostgresLongRunningQuery
-       PostgresLongRunningTransaction PgpulseMonitoringRoleSuperuser)
+       PostgresLongRunningTransaction PgpulseMonitoringRoleSuperuser PostgresXidWraparound
+       PostgresXminHorizonHeldBack PostgresReplicationLag PostgresStandbyNotStreaming
+       PostgresReplicationSlotRetainingWal PostgresArchiverFailing PostgresRestarted
+       PostgresSettingsPendingRestart PostgresTempFileSpill PostgresRequestedCheckpoints
+       PostgresHighRollbackRatio)
 alerts_ok() {
   local fired name bad=0
   fired=" $("${CHECKS[@]}" fired "$prom_url" $((SECONDS - started + 5))) "
