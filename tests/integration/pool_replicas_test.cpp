@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "source_proxy.hpp"
 #include "support.hpp"
 
 using namespace pgpulse::testing;
@@ -15,8 +16,8 @@ namespace {
 
 std::string pools_step(const nlohmann::json& report) {
   for (const auto& step : report["targets"][0]["steps"]) {
-    if (step["id"] == "pools") return step["severity"].get<std::string>() + ": " +
-                                      step["finding"].get<std::string>();
+    if (step["id"] == "pools")
+      return step["severity"].get<std::string>() + ": " + step["finding"].get<std::string>();
   }
   return "missing";
 }
@@ -60,8 +61,8 @@ TEST_CASE("one replica at its own pool limit is seen while the summed budget fit
   held.push_back(std::make_unique<Session>(replica_b.dsn("application_name=it-replica")));
   const std::map<std::string, std::string> app{{"application_name", "it-replica"}};
 
-  bool seen = eventually(
-      [&] { return pgpulse.scrape().value("pgpulse_pool_connections", app) == 4; }, 10s);
+  bool seen =
+      eventually([&] { return pgpulse.scrape().value("pgpulse_pool_connections", app) == 4; }, 10s);
   auto scrape = pgpulse.scrape();
   auto report = nlohmann::json::parse(http_get(pgpulse.port(), "/diagnose").body);
   INFO(pools_step(report));

@@ -2,15 +2,12 @@
 // Helpers for integration tests: the PostgreSQL started by scripts/pg_test_server.sh (its
 // settings arrive in PGPULSE_TEST_* variables), libpq sessions that create situations, a pgpulse
 // child process, and a small HTTP client.
-#include <netinet/in.h>
-
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 struct pg_conn;
@@ -91,30 +88,6 @@ class PgpulseProcess {
 // Runs a binary to completion; returns exit code, stdout+stderr in `output`.
 int run_command(const std::vector<std::string>& argv, std::string& output,
                 const std::map<std::string, std::string>& env = {});
-
-// A TCP forwarder on 127.0.0.1:port() whose upstream sockets bind `source_address` (e.g.
-// 127.0.0.3) before connecting to the test server, so the server sees that client address:
-// connecting *to* 127.0.0.3 would not do, the kernel still picks 127.0.0.1 as the source. Stands
-// in for a replica on another host (pg_stat_activity.client_addr). One thread relays every pair.
-class SourceProxy {
- public:
-  explicit SourceProxy(std::string source_address);
-  ~SourceProxy();
-  SourceProxy(const SourceProxy&) = delete;
-  SourceProxy& operator=(const SourceProxy&) = delete;
-  int port() const { return port_; }
-  // The test server's DSN with host and port replaced by this proxy's.
-  std::string dsn(const std::string& extra = "") const;
-
- private:
-  void run();
-  sockaddr_in source_;  // the upstream sockets' local address (port 0: any)
-  sockaddr_in server_;  // the test server
-  int listener_ = -1;
-  int wake_[2] = {-1, -1};
-  int port_ = 0;
-  std::thread thread_;
-};
 
 int free_port();
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
