@@ -98,7 +98,7 @@ echo "==> deploy: alert rules (promtool), compose, Kubernetes, package, real Pro
 bash scripts/test_deploy.sh
 
 # Incidents replayed end to end (docs/scenarios.md): SQLAlchemy pools per replica, a real pgpulse,
-# Prometheus with the shipped rules and Alertmanager; the short subset (under 3 minutes).
+# Prometheus with the shipped rules and Alertmanager; the short subset (about 3.5 minutes).
 scenarios_started=$SECONDS
 echo "==> scenarios (short) (at ${SECONDS}s)"
 tests/scenarios/run.sh --short

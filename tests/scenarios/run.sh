@@ -4,8 +4,8 @@
 # and Alertmanager with the shipped routing; prints the results table and fails when an incident
 # is missed, the wrong alert fires, check exits wrongly or healthy load raises an alert.
 #
-#   tests/scenarios/run.sh --short                  CI's subset, under 3 minutes
-#   tests/scenarios/run.sh                          every scenario (about 12 minutes)
+#   tests/scenarios/run.sh --short                  CI's subset, about 3.5 minutes on 2 cores
+#   tests/scenarios/run.sh                          every scenario (longer: a 5-minute idle transaction)
 #   tests/scenarios/run.sh --markdown FILE          also write the table to FILE
 #   tests/scenarios/run.sh --only leak,outage       some scenarios
 #
