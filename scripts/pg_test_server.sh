@@ -72,11 +72,13 @@ max_prepared_transactions = 10
 CONF
   for setting in ${PGPULSE_TEST_PG_SETTINGS:-}; do echo "$setting" >>"$data/postgresql.conf"; done
   # Roles in the group password_auth must authenticate with a password over TCP (auth tests).
+  # All of 127.0.0.0/8: tests reach the server from other loopback source addresses (127.0.0.2,
+  # 127.0.0.3 ...) to stand in for application replicas on other hosts; it listens on 127.0.0.1.
   # "all" does not match replication connections: scripts/pg_standby.sh needs its own lines.
   cat >"$data/pg_hba.conf" <<HBA
 local all all trust
-host all +password_auth 127.0.0.1/32 scram-sha-256
-host all all 127.0.0.1/32 trust
+host all +password_auth 127.0.0.0/8 scram-sha-256
+host all all 127.0.0.0/8 trust
 local replication all trust
 host replication all 127.0.0.1/32 trust
 HBA

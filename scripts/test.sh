@@ -3,8 +3,9 @@
 # PostgreSQL 15 started here on a free port (stopped on exit, whatever happens), the integration
 # tests tagged [matrix] against each other supported major (13, 14, 16, 17, 18; one throwaway
 # server at a time, from scripts/pg_versions.sh), the deploy files against real Prometheus and
-# Alertmanager, then the fuzz targets for a bounded time and the unit and integration tests again
-# under ASan/UBSan/LSan and TSan. CI runs exactly this.
+# Alertmanager, the short incident scenarios (tests/scenarios/run.sh --short), then the fuzz
+# targets for a bounded time and the unit and integration tests again under ASan/UBSan/LSan and
+# TSan. CI runs exactly this.
 #
 #   scripts/test.sh
 #   PGPULSE_QUICK_TESTS=1 scripts/test.sh    while developing: skips fuzzing and sanitizers
@@ -17,8 +18,9 @@ root=$(pwd)
 
 # chromium: the status page is checked in a real headless browser. pgbouncer: the pgbouncer
 # targets' tests run a real one (scripts/pgbouncer_test_server.sh; its system service is never
-# started or used).
-EXTRA_PACKAGES="chromium pgbouncer ${EXTRA_PACKAGES:-}" scripts/setup.sh
+# started or used). python3-sqlalchemy and python3-psycopg2: the scenario suite's client
+# application (tests/scenarios/).
+EXTRA_PACKAGES="chromium pgbouncer python3-sqlalchemy python3-psycopg2 ${EXTRA_PACKAGES:-}" scripts/setup.sh
 
 echo "==> unit tests (at ${SECONDS}s)"
 (cd build && ctest -L unit --output-on-failure -j"$(nproc)")
@@ -101,6 +103,13 @@ fi
 
 echo "==> deploy: alert rules (promtool), compose, Kubernetes, package, real Prometheus end to end (at ${SECONDS}s)"
 bash scripts/test_deploy.sh
+
+# Incidents replayed end to end (docs/scenarios.md): SQLAlchemy pools per replica, a real pgpulse,
+# Prometheus with the shipped rules and Alertmanager; the short subset (about 3.5 minutes).
+scenarios_started=$SECONDS
+echo "==> scenarios (short) (at ${SECONDS}s)"
+tests/scenarios/run.sh --short
+echo "==> scenarios (short): $((SECONDS - scenarios_started))s"
 
 if [ -n "${PGPULSE_QUICK_TESTS:-}" ]; then
   echo "==> PGPULSE_QUICK_TESTS set: fuzzing and sanitizer runs skipped (CI runs them) (at ${SECONDS}s)"

@@ -277,7 +277,8 @@ check "cpack -G DEB: binary, unit, config, docs; dependencies from dpkg-shlibdep
 if command -v shellcheck >/dev/null 2>&1; then
   step "shell scripts"
   check "shellcheck" shellcheck -x scripts/*.sh scripts/lib/*.sh bench/*.sh .ci/run \
-    deploy/compose/initdb/10-pgpulse-role.sh deploy/compose/pgbouncer/entrypoint.sh
+    deploy/compose/initdb/10-pgpulse-role.sh deploy/compose/pgbouncer/entrypoint.sh \
+    tests/scenarios/run.sh
 fi
 
 # ================================================================ live checks
