@@ -27,8 +27,8 @@ DiagnosisStep health_step(const core::TargetHealth& h) {
   DiagnosisStep step{"health", "Is the database up?", Severity::Ok, "", ""};
   const auto& reason = h.last_error_reason;
   if (h.up) {
-    step.finding =
-        "PostgreSQL answers (server_version_num " + std::to_string(h.server_version) + ")";
+    step.finding = "PostgreSQL " + core::version_text(h.kind, h.server_version) +
+                   " answers (server_version_num " + std::to_string(h.server_version) + ")";
   } else if (monitoring_problem(reason)) {
     step.severity = Severity::Warning;
     step.finding =

@@ -18,11 +18,7 @@ SELECT 'replication_slot' AS holder, slot_name::text AS name, active_pid AS pid,
 UNION ALL
 SELECT 'prepared_transaction', gid, NULL, database::text, owner::text, age(transaction),
        date_part('epoch', prepared)
-  FROM pg_catalog.pg_prepared_xacts
-UNION ALL
-SELECT 'standby_feedback', application_name, pid, NULL, usename::text, age(backend_xmin), NULL
-  FROM pg_catalog.pg_stat_replication
- WHERE backend_xmin IS NOT NULL)SQL";
+  FROM pg_catalog.pg_prepared_xacts)SQL";
 
 std::vector<HorizonRow> parse_horizon(const pg::Result& result) {
   std::vector<HorizonRow> rows;
@@ -68,9 +64,13 @@ core::HorizonDetails summarize_horizon(const ActivitySample& sample,
     if (!fresh && longer(candidate, it->second)) it->second = std::move(candidate);
   };
   for (const auto& row : sample.rows) {
-    if (row.is_self || row.xmin_age < 0 || row.backend_type == "walsender") continue;
+    if (row.is_self || row.xmin_age < 0) continue;
     core::HorizonHolder h;
-    h.holder = row.state.rfind("idle in transaction", 0) == 0 ? "idle_in_transaction" : "backend";
+    // A walsender's xmin is its standby's hot_standby_feedback (pg_stat_replication.backend_xmin
+    // reads the same field): read here, not from that view, which joins every backend again.
+    h.holder = row.backend_type == "walsender"                  ? "standby_feedback"
+               : row.state.rfind("idle in transaction", 0) == 0 ? "idle_in_transaction"
+                                                                : "backend";
     h.name = row.application_name;
     h.pid = row.pid;
     h.datname = row.datname;

@@ -10,24 +10,27 @@ namespace pgpulse::collectors {
 // One round trip for standbys and slots. The lag intervals are NULL once a standby has caught up
 // and stays idle (and briefly after it connects): caught up, so 0. A Unix-socket standby has no
 // client_addr. restart_lsn is NULL for a slot that never reserved WAL (or lost it).
+// pg_stat_get_wal_senders() rather than pg_stat_replication: the view joins every backend's
+// pg_stat_get_activity() row to find a few walsenders (3 ms at 1,000 backends, for no rows on a
+// server without standbys); their application_name and client address come from the tick's
+// pg_stat_activity sample instead (name_standbys).
 const char* const kReplicationSql = R"SQL(
-SELECT 'standby' AS kind, application_name AS name, coalesce(host(client_addr), 'local') AS addr,
-       state, sync_state,
-       date_part('epoch', write_lag) AS write_lag, date_part('epoch', flush_lag) AS flush_lag,
-       date_part('epoch', replay_lag) AS replay_lag,
-       pg_wal_lsn_diff(sent_lsn, replay_lsn)::bigint AS lag_bytes,
+SELECT 'standby' AS kind, w.pid, NULL::text AS name, NULL::text AS addr, w.state, w.sync_state,
+       date_part('epoch', w.write_lag) AS write_lag, date_part('epoch', w.flush_lag) AS flush_lag,
+       date_part('epoch', w.replay_lag) AS replay_lag,
+       pg_wal_lsn_diff(w.sent_lsn, w.replay_lsn)::bigint AS lag_bytes,
        NULL::bool AS active, NULL::bigint AS retained_bytes, NULL::text AS wal_status
-  FROM pg_catalog.pg_stat_replication
+  FROM pg_catalog.pg_stat_get_wal_senders() w
 UNION ALL
-SELECT 'slot', slot_name::text, slot_type, NULL, NULL, NULL, NULL, NULL, NULL, active,
+SELECT 'slot', NULL, slot_name::text, slot_type, NULL, NULL, NULL, NULL, NULL, NULL, active,
        pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint, wal_status
   FROM pg_catalog.pg_replication_slots)SQL";
 
 ReplicationRows parse_replication(const pg::Result& result) {
   ReplicationRows rows;
-  const int kind = result.column_index("kind"), name = result.column_index("name"),
-            addr = result.column_index("addr"), state = result.column_index("state"),
-            sync_state = result.column_index("sync_state"),
+  const int kind = result.column_index("kind"), pid = result.column_index("pid"),
+            name = result.column_index("name"), addr = result.column_index("addr"),
+            state = result.column_index("state"), sync_state = result.column_index("sync_state"),
             write_lag = result.column_index("write_lag"),
             flush_lag = result.column_index("flush_lag"),
             replay_lag = result.column_index("replay_lag"),
@@ -37,6 +40,7 @@ ReplicationRows parse_replication(const pg::Result& result) {
   for (int r = 0; r < result.rows(); ++r) {
     if (result.text(r, kind) == "standby") {
       core::StandbyLag& s = rows.standbys.emplace_back();
+      rows.standby_pids.push_back(static_cast<int>(result.integer(r, pid)));
       s.application_name = result.text(r, name);
       s.client_addr = result.text(r, addr);
       s.state = result.text(r, state);
@@ -56,6 +60,20 @@ ReplicationRows parse_replication(const pg::Result& result) {
     }
   }
   return rows;
+}
+
+void name_standbys(ReplicationRows& rows, const ActivitySample& activity) {
+  for (std::size_t i = 0; i < rows.standbys.size() && i < rows.standby_pids.size(); ++i) {
+    auto& standby = rows.standbys[i];
+    for (const auto& backend : activity.rows) {
+      if (backend.pid != rows.standby_pids[i]) continue;
+      standby.application_name = backend.application_name;
+      standby.client_addr = backend.client_addr.empty() ? "local" : backend.client_addr;
+      break;
+    }
+    // A walsender that started after the tick's sample: named at the next poll.
+    if (standby.client_addr.empty()) standby.client_addr = "local";
+  }
 }
 
 namespace {
@@ -194,6 +212,7 @@ Applicability ReplicationCollector::applicability(PollContext& context) {
 
 CollectorOutput ReplicationCollector::collect(PollContext& context) {
   auto rows = parse_replication(context.query(kReplicationSql));
+  name_standbys(rows, context.activity());
   auto summary = summarize_replication(rows, context.label_limit());
   return CollectorOutput{replication_families(summary),
                          core::make_details(replication_details(std::move(rows)))};

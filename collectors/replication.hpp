@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "collectors/activity.hpp"
 #include "collectors/collector.hpp"
 #include "core/details/replication.hpp"
 
@@ -16,11 +17,15 @@ namespace pgpulse::collectors {
 // pg_stat_replication rows are StandbyLag (lags NULL, i.e. caught up, read as 0); slots SlotState.
 struct ReplicationRows {
   std::vector<core::StandbyLag> standbys;
+  std::vector<int> standby_pids;  // the walsenders' pids, one per standby
   std::vector<core::SlotState> slots;
 };
 
 extern const char* const kReplicationSql;
 ReplicationRows parse_replication(const pg::Result& result);
+// Names each standby (application_name, client address or "local") from the tick's
+// pg_stat_activity sample, by its walsender's pid.
+void name_standbys(ReplicationRows& rows, const ActivitySample& activity);
 
 inline constexpr const char* kWalStatuses[] = {"reserved", "extended", "unreserved", "lost"};
 

@@ -75,4 +75,12 @@ Families health_families(const TargetHealth& h) {
   return families;
 }
 
+std::string version_text(std::string_view kind, int v) {
+  if (v <= 0) return "";
+  auto n = [](int x) { return std::to_string(x); };
+  if (kind == "pgbouncer") return n(v / 10000) + "." + n(v / 100 % 100) + "." + n(v % 100);
+  if (v >= 100000) return n(v / 10000) + "." + n(v % 10000);  // 10 and later: major.minor
+  return n(v / 10000) + "." + n(v / 100 % 100) + "." + n(v % 100);
+}
+
 }  // namespace pgpulse::core

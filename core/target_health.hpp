@@ -4,6 +4,7 @@
 // same struct, typed, for /readyz, /diagnose and the status page.
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -50,6 +51,10 @@ struct TargetHealth {
 const std::vector<std::string>& connect_error_reasons();
 
 Families health_families(const TargetHealth& health);
+
+// The version as people write it: "15.18" for PostgreSQL's 150018, "9.6.24" for 90624, "1.18.0"
+// for PgBouncer's 11800 (kind "pgbouncer"); "" when unknown (0).
+std::string version_text(std::string_view kind, int version_num);
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CollectorHealth, name, interval_seconds, applicable,
                                    not_applicable_reason, ran, success, duration_seconds,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <sstream>
 
 #include "core/details/connections.hpp"
@@ -197,8 +198,8 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
           << "</td><td>" << html_escape(o.usename) << "</td><td>" << html_escape(o.state)
           << "</td><td>" << fixed(o.query_seconds, 0) << "s</td><td>"
           << fixed(o.transaction_seconds, 0) << "s</td><td>" << html_escape(o.wait_event)
-          << "</td><td>" << trace_cell(o.trace)
-          << "</td><td><code>" << html_escape(o.query) << "</code></td></tr>";
+          << "</td><td>" << trace_cell(o.trace) << "</td><td><code>" << html_escape(o.query)
+          << "</code></td></tr>";
     }
     out << "</table>";
   }
@@ -240,6 +241,43 @@ void collectors_table(std::ostringstream& out, const core::TargetHealth& health,
         << html_escape(c.last_error) << "</td></tr>";
   }
   out << "</table></section>";
+}
+
+// One row per target at the top, worst finding first: what the on-call engineer reads before
+// scrolling, with the time the page was made (it refreshes every 15 s).
+void summary_table(std::ostringstream& out, const std::vector<analysis::DiagnosisInput>& inputs,
+                   const std::vector<analysis::TargetReport>& reports, double now) {
+  std::time_t seconds = static_cast<std::time_t>(now);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S UTC", &utc);
+  out << "<p class=\"muted generated\">generated at " << stamp << "</p>";
+  if (inputs.empty()) return;
+  out << "<table class=\"summary\"><tr><th>target</th><th>verdict</th><th>server</th>"
+         "<th>worst finding</th></tr>";
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const auto& health = inputs[i].target.health;
+    const auto& report = reports[i];
+    const analysis::DiagnosisStep* worst = nullptr;
+    for (const auto& step : report.steps) {
+      if (step.severity > analysis::Severity::Ok && (!worst || step.severity > worst->severity)) {
+        worst = &step;
+      }
+    }
+    std::string server = health.kind == "pgbouncer" ? "PgBouncer " : "PostgreSQL ";
+    auto version = core::version_text(health.kind, health.server_version);
+    out << "<tr><td><a href=\"#target-" << html_escape(report.target) << "\">"
+        << html_escape(report.target) << "</a></td><td>"
+        << badge(analysis::severity_label(report.verdict)) << "</td><td>"
+        << (version.empty() ? std::string("<span class=\"muted\">unknown</span>")
+                            : html_escape(server + version))
+        << "</td><td>"
+        << (worst ? "<b>" + html_escape(worst->title) + "</b> " + html_escape(worst->finding)
+                  : std::string("<span class=\"muted\">every step ok</span>"))
+        << "</td></tr>";
+  }
+  out << "</table>";
 }
 
 }  // namespace
@@ -303,8 +341,12 @@ std::string render_status_page(const core::SnapshotStore::View& view, double now
          "<a href=\"/diagnose\">/diagnose</a><a href=\"/tables\">/tables</a>"
          "<a href=\"/readyz\">/readyz</a></nav>";
   if (inputs.empty()) out << "<p>No targets yet.</p>";
+  std::vector<analysis::TargetReport> reports;
+  for (const auto& input : inputs) reports.push_back(analysis::diagnose(input));
+  summary_table(out, inputs, reports, now_unix);
   // diagnosis_inputs() puts each PgBouncer right after the server it fronts.
-  for (const auto& input : inputs) {
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const auto& input = inputs[i];
     std::vector<std::string> fronted_by;
     for (const auto& other : inputs) {
       if (other.target.health.kind == "pgbouncer" &&
@@ -312,7 +354,7 @@ std::string render_status_page(const core::SnapshotStore::View& view, double now
         fronted_by.push_back(other.target.target);
       }
     }
-    target_section(out, input, analysis::diagnose(input), now_unix, fronted_by);
+    target_section(out, input, reports[i], now_unix, fronted_by);
   }
   out << "</body></html>\n";
   return out.str();

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -63,8 +64,8 @@ TEST_CASE("check on a healthy server exits 0 with every step ok", "[check][matri
   CHECK(result.code == 0);
   CHECK(result.json["verdict"] == "ok");
   CHECK(result.output.find("target main: ok") != std::string::npos);
-  CHECK(result.output.find("[ OK ] 1. Is the database up? PostgreSQL answers") !=
-        std::string::npos);
+  CHECK(result.output.find("[ OK ] 1. Is the database up? PostgreSQL " +
+                           TestDatabase::env("PGPULSE_TEST_PGMAJOR") + ".") != std::string::npos);
   CHECK(result.output.find("\033[") == std::string::npos);  // not a terminal: no colours
 }
 
@@ -314,8 +315,17 @@ TEST_CASE("the status page renders in headless Chromium with the verdict and off
   CHECK(dom.find("postgres</code>") == std::string::npos);
   CHECK(dom.find("public.it_page_tenant") != std::string::npos);
   CHECK(dom.find("href=\"/diagnose\"") != std::string::npos);
-  CHECK(dom.find("<td>rls</td>") != std::string::npos);  // collector health
+  CHECK(dom.find("<td>rls</td>") != std::string::npos);               // collector health
+  CHECK(dom.find("<table class=\"summary\">") != std::string::npos);  // one row per target
+  CHECK(dom.find("generated at ") != std::string::npos);
+  CHECK(dom.find("PostgreSQL " + TestDatabase::env("PGPULSE_TEST_PGMAJOR") + ".") !=
+        std::string::npos);  // 15.18, not 150018
   REQUIRE(std::filesystem::exists(screenshot));
   CHECK(std::filesystem::file_size(screenshot) > 10000);
   WARN("status page screenshot: " << screenshot);
+  // PGPULSE_SCREENSHOT_DIR=docs/screenshots refreshes the README's picture of an incident.
+  if (const char* dir = std::getenv("PGPULSE_SCREENSHOT_DIR"); dir && *dir) {
+    std::filesystem::copy_file(screenshot, std::filesystem::path(dir) / "status-incident.png",
+                               std::filesystem::copy_options::overwrite_existing);
+  }
 }

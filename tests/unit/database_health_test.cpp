@@ -151,8 +151,9 @@ TEST_CASE("the horizon names the oldest holder of each kind") {
             backend(12, "idle in transaction", 300, 600, "celery"),
             backend(13, "idle in transaction (aborted)", 400, 60, "django"),
             backend(14, "active", -1, 1)};
-  auto walsender = backend(20, "active", 5000, 99);
-  walsender.backend_type = "walsender";  // its xmin is its standby's feedback, counted below
+  // A walsender's xmin is its standby's hot_standby_feedback: read from the tick's sample.
+  auto walsender = backend(20, "active", 5000, 99, "walreceiver");
+  walsender.backend_type = "walsender";
   s.rows.push_back(walsender);
   auto self = backend(21, "active", 9999, 1);
   self.is_self = true;
@@ -160,8 +161,7 @@ TEST_CASE("the horizon names the oldest holder of each kind") {
   std::vector<HorizonRow> rows{
       {"replication_slot", "standby_1", 0, "", "", 700, std::nan("")},
       {"replication_slot", "logical_x", 55, "app", "", 800, std::nan("")},
-      {"prepared_transaction", "tx-42", 0, "app", "web", 100, kNow - 3600},
-      {"standby_feedback", "walreceiver", 20, "", "replicator", 5000, std::nan("")}};
+      {"prepared_transaction", "tx-42", 0, "app", "web", 100, kNow - 3600}};
   auto details = summarize_horizon(s, rows);
   REQUIRE(details.holders.size() == 5);
   CHECK(details.holders[0].holder == "standby_feedback");  // oldest first
@@ -177,6 +177,9 @@ TEST_CASE("the horizon names the oldest holder of each kind") {
   CHECK(find("backend").name == "report");
   CHECK(find("backend").seconds == Approx(20));
   CHECK(find("idle_in_transaction").pid == 13);  // aborted counts as idle in transaction
+  CHECK(find("standby_feedback").pid == 20);     // the walsender, not a backend
+  CHECK(find("standby_feedback").name == "walreceiver");
+  CHECK(find("backend").xid_age == 900);
   CHECK(find("replication_slot").name == "logical_x");
   CHECK(find("prepared_transaction").seconds == Approx(3600));
   CHECK_FALSE(find("replication_slot").seconds);

@@ -582,6 +582,6 @@ TEST_CASE("settings waiting for a restart are named in the health step") {
   auto health = step(pgpulse::analysis::diagnose(in), "health");
   CHECK(health.severity == Severity::Ok);
   CHECK(health.finding ==
-        "PostgreSQL answers (server_version_num 150020); 2 setting(s) changed but waiting for a "
+        "PostgreSQL 15.20 answers (server_version_num 150020); 2 setting(s) changed but waiting for a "
         "restart: max_connections, shared_buffers");
 }

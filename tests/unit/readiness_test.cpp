@@ -103,3 +103,13 @@ TEST_CASE("health series: up - every connect error reason from zero - per-collec
   nlohmann::json json = h;
   CHECK(json.get<TargetHealth>().connect_errors.at("refused") == 2);
 }
+
+TEST_CASE("versions read as people write them, not as server_version_num") {
+  using pgpulse::core::version_text;
+  CHECK(version_text("postgres", 150018) == "15.18");
+  CHECK(version_text("postgres", 180004) == "18.4");
+  CHECK(version_text("postgres", 100023) == "10.23");
+  CHECK(version_text("postgres", 90624) == "9.6.24");
+  CHECK(version_text("pgbouncer", 11800) == "1.18.0");
+  CHECK(version_text("postgres", 0).empty());
+}

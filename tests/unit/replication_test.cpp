@@ -197,3 +197,23 @@ TEST_CASE("checkpoints by kind, time by phase, buffers by writer") {
   CHECK(std::string(checkpoints_sql(160000)).find("pg_stat_checkpointer") == std::string::npos);
   CHECK(std::string(checkpoints_sql(170000)).find("pg_stat_io") != std::string::npos);
 }
+
+TEST_CASE("standbys are named from the tick's pg_stat_activity by their walsender's pid") {
+  pgpulse::collectors::ReplicationRows rows;
+  rows.standbys.resize(3);
+  rows.standby_pids = {41, 42, 43};
+  pgpulse::collectors::ActivitySample activity;
+  activity.rows.resize(2);
+  activity.rows[0].pid = 42;
+  activity.rows[0].application_name = "replica-b";
+  activity.rows[0].client_addr = "10.0.0.7";
+  activity.rows[1].pid = 41;
+  activity.rows[1].application_name = "replica-a";  // over a Unix socket: no address
+  pgpulse::collectors::name_standbys(rows, activity);
+  CHECK(rows.standbys[0].application_name == "replica-a");
+  CHECK(rows.standbys[0].client_addr == "local");
+  CHECK(rows.standbys[1].application_name == "replica-b");
+  CHECK(rows.standbys[1].client_addr == "10.0.0.7");
+  CHECK(rows.standbys[2].application_name.empty());  // started after the sample
+  CHECK(rows.standbys[2].client_addr == "local");
+}
