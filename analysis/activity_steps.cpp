@@ -1,6 +1,8 @@
 // Runbook steps 4-5: idle connections and leaks, long queries and locks.
 #include <algorithm>
 
+#include "analysis/format.hpp"
+#include "analysis/pgbouncer_diagnosis.hpp"
 #include "analysis/steps.hpp"
 #include "analysis/thresholds.hpp"
 #include "core/details/idle_trend.hpp"
@@ -19,6 +21,20 @@ Severity judge(std::string_view signal, double value) {
   return Severity::Ok;
 }
 
+// The request behind an idle transaction, from the long_queries offenders (the last statement
+// such a session ran carries its sqlcommenter comment): the one with this pid, else the oldest.
+std::string idle_transaction_trace(const DiagnosisInput& input, long pid) {
+  const auto* q = input.target.find<core::LongQueriesDetails>();
+  if (!q) return "";
+  const core::Offender* chosen = nullptr;
+  for (const auto& o : q->offenders) {
+    if (o.state.rfind("idle in transaction", 0) != 0) continue;
+    if (pid && o.pid == pid) return fmt_trace(o.trace);
+    if (!chosen || o.transaction_seconds > chosen->transaction_seconds) chosen = &o;
+  }
+  return chosen ? fmt_trace(chosen->trace) : "";
+}
+
 }  // namespace
 
 DiagnosisStep idle_step(const DiagnosisInput& input) {
@@ -35,7 +51,7 @@ DiagnosisStep idle_step(const DiagnosisInput& input) {
                                        (oldest->application_name.empty() ? "no application_name"
                                                                          : oldest->application_name)
                                  : std::string()) +
-                    ")";
+                    ")" + idle_transaction_trace(input, oldest->pid);
     auto severity = judge("idle_in_transaction_seconds", oldest->seconds);
     stuck_transaction = severity != Severity::Ok;
     step.severity = std::max(step.severity, severity);
@@ -55,6 +71,7 @@ DiagnosisStep idle_step(const DiagnosisInput& input) {
       forecast = true;
     }
   }
+  step.finding += pgbouncer_idle_transactions(input);
   if (!input.has_history) step.finding += " (leak trends need history: see the daemon's /diagnose)";
   // Blame a leak only when the leak rule holds; steady growth without one is more replicas or
   // bigger pools than the server fits (the pool budget step).
@@ -95,7 +112,8 @@ DiagnosisStep queries_step(const DiagnosisInput& input) {
     if (!q->offenders.empty() && step.severity != Severity::Ok) {
       const auto& o = q->offenders.front();
       step.finding += "; worst: pid " + std::to_string(o.pid) + " (" + o.application_name + ", " +
-                      o.usename + "): " + o.query;
+                      o.usename + ")" + through_pgbouncer(input, o.pid) + ": " + o.query +
+                      fmt_trace(o.trace);
     }
   }
   if (l) {
@@ -104,7 +122,7 @@ DiagnosisStep queries_step(const DiagnosisInput& input) {
     if (l->blocked > 0) {
       std::string roots;
       for (const auto& root : l->blocking_tree) {
-        roots += (roots.empty() ? "" : ", ") + std::to_string(root.pid);
+        roots += (roots.empty() ? "" : ", ") + std::to_string(root.pid) + fmt_trace(root.trace);
       }
       step.finding +=
           " for up to " + fmt_seconds(l->max_wait_seconds) + ", root blocker pid(s) " + roots;

@@ -1,6 +1,7 @@
 // Runbook steps 1-3 and 6: is it up, can we connect, how full is it, do the pool budgets fit.
 #include <algorithm>
 
+#include "analysis/pgbouncer_diagnosis.hpp"
 #include "analysis/steps.hpp"
 #include "analysis/thresholds.hpp"
 #include "core/details/connections.hpp"
@@ -112,7 +113,7 @@ DiagnosisStep connections_step(const DiagnosisInput& input) {
                  std::to_string(d->usable_connections) + " usable slots in use (saturation " +
                  fmt_ratio(d->saturation) + ")" +
                  (holders.empty() ? "" : "; by application: " + holders) +
-                 (users.empty() ? "" : "; by role: " + users);
+                 (users.empty() ? "" : "; by role: " + users) + pgbouncer_share(input);
   const auto& limit = threshold("saturation");
   if (d->saturation >= limit.critical) {
     step.severity = Severity::Critical;

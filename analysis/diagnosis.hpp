@@ -19,7 +19,9 @@ enum class Severity { Skipped, Info, Ok, Warning, Critical };
 std::string_view severity_label(Severity severity);
 
 struct DiagnosisStep {
-  // health, connectivity, connections, idle, queries_and_locks, pools, rls, monitoring
+  // health, connectivity, connections, idle, queries_and_locks, statements, pools, rls,
+  // replication, wraparound, horizon, monitoring; for a pgbouncer target: health,
+  // pgbouncer_waiting, pgbouncer_pools, pgbouncer_clients, pgbouncer_budget
   std::string id;
   std::string title;
   Severity severity = Severity::Skipped;

@@ -24,6 +24,7 @@ sys.path.insert(0, HERE)
 from httpscrape import Scraper, count_series, parse_metrics  # noqa: E402
 from pgclient import Conn  # noqa: E402
 from procstat import CLK_TCK, CpuMeter, memory_kib  # noqa: E402
+import statements_bench  # noqa: E402
 import workloads as wl  # noqa: E402
 
 PGPULSE_ROLE = "bench_pgpulse"
@@ -38,6 +39,7 @@ FULL = dict(
     seq_scrapes=1000, peer_seq_scrapes=1000,
     wrk_seconds=5, fast_polls=10, rls_scans=5, idle_seconds=5,
     stability_scrapes=10000,
+    statements=5000, statement_polls=10, peer_statement_scrapes=10,  # issue 15
 )
 QUICK = dict(
     idle_conns=100, conn_ramp=[250, 1000], table_ramp=[1000, 3000],
@@ -45,6 +47,7 @@ QUICK = dict(
     seq_scrapes=1000, peer_seq_scrapes=200,
     wrk_seconds=2, fast_polls=4, rls_scans=2, idle_seconds=2,
     stability_scrapes=10000,
+    statements=5000, statement_polls=5, peer_statement_scrapes=5,
 )
 
 
@@ -246,10 +249,27 @@ def classify_query(text):
         return "rls tables (pg_class, pg_policy, pg_attribute, pg_stat_user_tables)"
     if "pg_policies" in t:
         return "rls policies (pg_policies)"
+    # pg_stat_statements shows pgpulse's pg_stat_statements(false) and (true) as ($n).
+    if re.search(r"pg_stat_statements\((true|\$\d+)\) s\b", t):
+        return "pgpulse statements text (showtext := true)"
+    if re.search(r"pg_stat_statements\((false|\$\d+)\)", t):
+        return ("pgpulse statements probe" if "count(" in t
+                else "pgpulse statements scan (showtext := false)")
+    if "FROM pg_database WHERE oid = ANY" in t:
+        return "pgpulse statements names (pg_database, pg_roles)"
+    if "pg_stat_statements_info" in t or "pg_stat_statements.max" in t:
+        return "pgpulse statements header (clock, max, pg_stat_statements_info)"
+    if "pg_read_all_stats" in t:
+        return "pgpulse statements support (extension, privilege)"
+    if "FROM pg_stat_statements t1" in t:
+        return "postgres_exporter pg_stat_statements (queries.yaml)"
     return t[:90]
 
 
 class Bench:
+    PGPULSE_ROLE, PEER_ROLE = PGPULSE_ROLE, PEER_ROLE
+    http_get = staticmethod(http_get)
+
     def __init__(self, args):
         self.args = args
         self.cfg = QUICK if args.quick else FULL
@@ -326,14 +346,15 @@ class Bench:
     def pgss_read(self, role):
         rows = self.su.query(f"""
 SELECT query, sum(calls), sum(total_plan_time), sum(total_exec_time), sum(rows),
-       sum(shared_blks_hit), sum(shared_blks_read)
+       sum(shared_blks_hit), sum(shared_blks_read), sum(temp_blks_written)
 FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
 WHERE r.rolname = '{role}' GROUP BY query""")
         merged = {}
-        for q, calls, plan, exe, nrows, hit, read in rows:
+        for q, calls, plan, exe, nrows, hit, read, temp in rows:
             name = classify_query(q)
             m = merged.setdefault(name, {"calls": 0, "plan_ms": 0.0, "exec_ms": 0.0, "rows": 0,
-                                         "blks_hit": 0, "blks_read": 0})
+                                         "blks_hit": 0, "blks_read": 0, "temp_blks": 0})
+            m["temp_blks"] += int(temp)
             m["calls"] += int(calls)
             m["plan_ms"] += float(plan)
             m["exec_ms"] += float(exe)
@@ -784,6 +805,7 @@ WHERE r.rolname = '{role}' GROUP BY query""")
         log(f"  {cfg['scale_dbs']} databases: rls scan {scale['scan_ms_median']:.0f} ms, "
             f"{scale['db']['server_ms']:.0f} ms DB")
         self.save()  # run.sh throws the server away: no need to drop the databases
+        self.run_statements()
 
     def create_databases(self, names):
         t = time.monotonic()
@@ -794,6 +816,19 @@ WHERE r.rolname = '{role}' GROUP BY query""")
                 wl.create_tables(c, 0, self.cfg["tables_per_db"])
                 c.query("ANALYZE")
         log(f"  created {len(names)} databases ({time.monotonic() - t:.0f} s)")
+
+    def server_cpu(self, role, application=None):
+        return ServerCpu(self.su, role, application)
+
+    def save_part(self, key, value):
+        self.results[key] = value
+        self.save()
+
+    def run_statements(self):
+        """Issue 15: the statements collector at 5,000 tracked statements (bench/statements_bench.py)."""
+        log(f"issue 15: pg_stat_statements with {self.cfg['statements']} statements")
+        statements_bench.run(self, self.cfg["statements"], self.cfg["statement_polls"],
+                             self.cfg["peer_statement_scrapes"], log)
 
     def save(self):
         with open(os.path.join(self.out, "results.json"), "w") as f:
@@ -808,6 +843,8 @@ def main():
     parser.add_argument("--peer", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=["statements"],
+                        help="run one part only (the machine description included)")
     args = parser.parse_args()
 
     def on_signal(signum, _frame):
@@ -816,7 +853,12 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
     bench = Bench(args)
     try:
-        bench.run()
+        if args.only == "statements":
+            bench.describe()
+            bench.setup_roles()
+            bench.run_statements()
+        else:
+            bench.run()
     finally:
         Proc.stop_all()
         bench.save()

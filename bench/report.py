@@ -378,7 +378,54 @@ def machine(results):
             f"- mode: {'--quick' if results.get('quick') else 'full'}")
 
 
+def statements_table(results):
+    """Issue 15: one statements poll (pgpulse) against one scrape of the peer's
+    pg_stat_statements query, at the same number of tracked statements."""
+    st = results.get("statements")
+    if not st:
+        return "not measured"
+    out = [f"{st['statements']} distinct statements run by a client before each measurement "
+           "(pg_stat_statements.max 10000, so none evicted); pgpulse's statements collector alone, "
+           "every second, while 15 statements stay busy: the same 15 (steady) or 15 others every "
+           "second (churn: new statements enter the top N (20) at every poll, texts are fetched "
+           "every other poll). Per poll (pgpulse) or "
+           "scrape (postgres_exporter), from pg_stat_statements of each exporter's own role.\n",
+           "| texts | exporter | tracked | DB time, ms | temp written, KiB | server CPU, ms | "
+           "wall, ms | series |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for variant in ("short_texts", "long_texts"):
+        v = st.get(variant)
+        if not v:
+            continue
+        label = f"{variant.split('_')[0]} ({v['text_bytes'] / 1e6:.1f} MB)"
+        for mode in ("steady", "churn"):
+            p = v[mode]
+            out.append(f"| {label} | pgpulse, {mode} | {fmt(p.get('tracked'), 0)} | "
+                       f"{fmt(p['db_ms_per_poll'])} | {fmt(p['temp_bytes_per_poll'] / 1024, 0)} | "
+                       f"{fmt(p['server_cpu_ms_per_poll'])} | {fmt(p['wall_ms_median'])} | "
+                       f"{p['series']} |")
+        q = v["peer"]
+        out.append(f"| {label} | postgres_exporter, queries.yaml pg_stat_statements | "
+                   f"{v['tracked_before']} | {fmt(q['pgss_query_ms_per_scrape'])} | "
+                   f"{fmt((q['pgss_query_temp_bytes_per_scrape'] or 0) / 1024, 0)} | "
+                   f"{fmt(q['server_cpu_ms_per_scrape'])} | "
+                   f"{fmt(q['latency']['median_ms'])} | {q['series']} |")
+    out.append("\npgpulse's poll by statement (per poll: calls, ms of DB time, KiB of temp):\n")
+    out.append("| texts | mode | statement | calls | DB ms | temp KiB |")
+    out.append("|---|---|---|---:|---:|---:|")
+    for variant in ("short_texts", "long_texts"):
+        for mode in ("steady", "churn"):
+            p = st.get(variant, {}).get(mode)
+            for name, c in sorted((p or {}).get("by_statement", {}).items()):
+                out.append(f"| {variant.split('_')[0]} | {mode} | {name} | {fmt(c['calls'])} | "
+                           f"{fmt(c['server_ms'], 3)} | {fmt(c['temp_bytes'] / 1024, 0)} |")
+    return "\n".join(out)
+
+
 def render(results):
+    if not results.get("workloads"):  # bench.py --only statements
+        return "\n".join(["## Machine and versions\n", machine(results),
+                          "\n## Statements at 5,000 tracked (issue 15)\n",
+                          statements_table(results)]) + "\n"
     parts = ["## Machine and versions\n", machine(results), "\n## Targets\n", targets(results),
              "\n## Side by side\n"]
     for k, w in sorted(results["workloads"].items()):
@@ -387,7 +434,8 @@ def render(results):
               collectors_table(results),
               "\n## Growth with connections and tables\n", growth_tables(results),
               "\n## RLS catalog scan at scale (issue 4)\n", scale_table(results),
-              "\n## RSS stability\n", stability(results)]
+              "\n## RSS stability\n", stability(results),
+              "\n## Statements at 5,000 tracked (issue 15)\n", statements_table(results)]
     return "\n".join(parts) + "\n"
 
 

@@ -16,6 +16,7 @@
 #include "collectors/server_settings.hpp"
 #include "core/details.hpp"
 #include "core/exposition.hpp"
+#include "core/target_view.hpp"
 
 namespace pgpulse::collectors {
 
@@ -74,6 +75,24 @@ class PollContext {
     return open_database_(dbname);
   }
 
+  // The latest published snapshots of the targets linked to this one: a pgbouncer target's
+  // server, a postgres target's PgBouncers (config targets[].server). Read-only copies of what
+  // their own pollers published (at most one of their intervals old), taken at most once per
+  // tick; no collector ever reaches another target's connection. Empty when none is linked.
+  using LinkedTargets = std::function<std::vector<core::TargetView>()>;
+  void set_linked_targets(LinkedTargets linked) { linked_source_ = std::move(linked); }
+  const std::vector<core::TargetView>& linked_targets() {
+    if (!linked_) linked_ = linked_source_ ? linked_source_() : std::vector<core::TargetView>{};
+    return *linked_;
+  }
+  // The linked target of that name, or nullptr when it has published nothing (yet).
+  const core::TargetView* linked_target(const std::string& name) {
+    for (const auto& view : linked_targets()) {
+      if (view.target == name) return &view;
+    }
+    return nullptr;
+  }
+
   // pg_stat_activity, read at most once per tick however many collectors ask.
   const ActivitySample& activity() {
     if (!activity_) activity_ = parse_activity(query(kActivitySql));
@@ -101,6 +120,8 @@ class PollContext {
   std::function<void()> request_scan_;
   std::optional<ActivitySample> activity_;
   std::optional<ServerSettings> settings_;
+  LinkedTargets linked_source_;
+  std::optional<std::vector<core::TargetView>> linked_;
 };
 
 // Thread-safety: a collector belongs to one target's poller and is only ever called from that

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "collectors/query_text.hpp"
+#include "collectors/sqlcommenter.hpp"
 #include "core/label_folding.hpp"
 
 namespace pgpulse::collectors {
@@ -24,8 +25,13 @@ struct Graph {
 // Places `pid` and, recursively, the backends waiting on it. `placed` spans the whole forest: a
 // backend waiting on two blockers (or on a member of a deadlock cycle) appears once, so the tree
 // and the depth count each backend once.
+struct NodeText {
+  std::size_t query_max_length;
+  const std::string& trace_url_template;
+};
+
 core::BlockingNode node(const Graph& graph, int pid, int depth, std::set<int>& placed,
-                        int& max_depth, std::size_t query_max_length) {
+                        int& max_depth, const NodeText& text) {
   max_depth = std::max(max_depth, depth);
   placed.insert(pid);
   core::BlockingNode out;
@@ -37,12 +43,13 @@ core::BlockingNode node(const Graph& graph, int pid, int depth, std::set<int>& p
     out.application_name = row.application_name;
     out.state = row.state;
     out.backend_type = row.backend_type;
-    out.query = normalize_query(row.query, query_max_length);
+    out.trace = trace_context(row.query, text.trace_url_template);  // before normalising
+    out.query = normalize_query(row.query, text.query_max_length);
   }
   if (auto it = graph.waiters.find(pid); it != graph.waiters.end()) {
     for (int waiter : it->second) {
       if (placed.count(waiter)) continue;
-      out.waiting.push_back(node(graph, waiter, depth + 1, placed, max_depth, query_max_length));
+      out.waiting.push_back(node(graph, waiter, depth + 1, placed, max_depth, text));
     }
   }
   return out;
@@ -51,7 +58,8 @@ core::BlockingNode node(const Graph& graph, int pid, int depth, std::set<int>& p
 }  // namespace
 
 LockSummary summarize_locks(const ActivitySample& sample, const std::map<int, double>& wait_started,
-                            std::size_t label_limit, std::size_t query_max_length) {
+                            std::size_t label_limit, std::size_t query_max_length,
+                            const std::string& trace_url_template) {
   LockSummary summary;
   auto& details = summary.details;
   Graph graph;
@@ -74,13 +82,13 @@ LockSummary summarize_locks(const ActivitySample& sample, const std::map<int, do
     }
   }
   std::set<int> placed;
+  NodeText text{query_max_length, trace_url_template};
   for (const auto& [blocker, waiters] : graph.waiters) {
     auto it = graph.rows.find(blocker);
     bool blocked_itself = it != graph.rows.end() && !it->second->blocked_by.empty();
     if (blocked_itself) continue;
     ++details.root_blockers;
-    details.blocking_tree.push_back(
-        node(graph, blocker, 0, placed, details.max_depth, query_max_length));
+    details.blocking_tree.push_back(node(graph, blocker, 0, placed, details.max_depth, text));
   }
   return summary;
 }
@@ -121,7 +129,8 @@ CollectorOutput LocksCollector::collect(PollContext& context) {
       wait_started[static_cast<int>(result.integer(r, pid))] = result.number(r, started);
     }
   }
-  auto summary = summarize_locks(sample, wait_started, context.label_limit(), query_max_length_);
+  auto summary = summarize_locks(sample, wait_started, context.label_limit(), query_max_length_,
+                                 trace_url_template_);
   summary.details.wait_measured_from = has_waitstart ? "waitstart" : "state_change";
   auto families = lock_families(summary);
   return CollectorOutput{std::move(families), core::make_details(std::move(summary.details))};

@@ -18,8 +18,10 @@ struct LockSummary {
   core::LocksDetails details;
 };
 
+// Each node's sqlcommenter context is read from its raw text and linked with trace_url_template.
 LockSummary summarize_locks(const ActivitySample& sample, const std::map<int, double>& wait_started,
-                            std::size_t label_limit, std::size_t query_max_length);
+                            std::size_t label_limit, std::size_t query_max_length,
+                            const std::string& trace_url_template = "");
 Families lock_families(const LockSummary& summary);
 
 // PostgreSQL 14+ only (pg_locks.waitstart).
@@ -28,12 +30,15 @@ inline constexpr int kWaitStartMinVersion = 140000;
 
 class LocksCollector : public Collector {
  public:
-  explicit LocksCollector(const config::ActivityConfig& options)
-      : query_max_length_(static_cast<std::size_t>(options.query_max_length)) {}
+  explicit LocksCollector(const config::ActivityConfig& options,
+                          const config::TracingConfig& tracing = {})
+      : query_max_length_(static_cast<std::size_t>(options.query_max_length)),
+        trace_url_template_(tracing.url_template) {}
   CollectorOutput collect(PollContext& context) override;
 
  private:
   std::size_t query_max_length_;
+  std::string trace_url_template_;
 };
 
 }  // namespace pgpulse::collectors

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "collectors/query_text.hpp"
+#include "collectors/sqlcommenter.hpp"
 #include "core/label_folding.hpp"
 #include "core/time.hpp"
 
@@ -28,7 +29,8 @@ std::string threshold_label(double seconds) {
 
 LongQuerySummary summarize_long_queries(const ActivitySample& sample,
                                         const config::ActivityConfig& options,
-                                        std::size_t label_limit) {
+                                        std::size_t label_limit,
+                                        const std::string& trace_url_template) {
   LongQuerySummary summary;
   std::map<std::string, std::size_t> by_db, by_app;
   for (const auto& row : sample.rows) {
@@ -75,6 +77,8 @@ LongQuerySummary summarize_long_queries(const ActivitySample& sample,
                     [&](const Offender& a, const Offender& b) { return key(a) > key(b); });
   candidates.resize(keep);
   for (auto& o : candidates) {
+    // sqlcommenter first: normalising replaces comment bodies.
+    o.trace = trace_context(o.query, trace_url_template);
     o.query = normalize_query(o.query, static_cast<std::size_t>(options.query_max_length));
   }
   summary.top = std::move(candidates);
@@ -127,7 +131,8 @@ core::LongQueriesDetails long_query_details(LongQuerySummary summary,
 }
 
 CollectorOutput LongQueriesCollector::collect(PollContext& context) {
-  auto summary = summarize_long_queries(context.activity(), options_, context.label_limit());
+  auto summary = summarize_long_queries(context.activity(), options_, context.label_limit(),
+                                        tracing_.url_template);
   auto families = long_query_families(summary);
   return CollectorOutput{std::move(families),
                          core::make_details(long_query_details(std::move(summary), options_))};

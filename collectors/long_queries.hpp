@@ -24,21 +24,27 @@ struct LongQuerySummary {
   std::size_t folded_applications = 0;
 };
 
-// thresholds, top_n and query_max_length come from the activity config section.
+// thresholds, top_n and query_max_length come from the activity config section; each offender's
+// sqlcommenter context is read from its raw text (before normalising) and linked with
+// trace_url_template (tracing.url_template).
 LongQuerySummary summarize_long_queries(const ActivitySample& sample,
                                         const config::ActivityConfig& options,
-                                        std::size_t label_limit);
+                                        std::size_t label_limit,
+                                        const std::string& trace_url_template = "");
 Families long_query_families(const LongQuerySummary& summary);
 core::LongQueriesDetails long_query_details(LongQuerySummary summary,
                                             const config::ActivityConfig& options);
 
 class LongQueriesCollector : public Collector {
  public:
-  explicit LongQueriesCollector(const config::ActivityConfig& options) : options_(options) {}
+  explicit LongQueriesCollector(const config::ActivityConfig& options,
+                                const config::TracingConfig& tracing = {})
+      : options_(options), tracing_(tracing) {}
   CollectorOutput collect(PollContext& context) override;
 
  private:
   config::ActivityConfig options_;
+  config::TracingConfig tracing_;
 };
 
 }  // namespace pgpulse::collectors

@@ -4,13 +4,14 @@
 
 namespace pgpulse::collectors {
 
-// Settings and explicit limits in one round trip. reserved_connections exists from PostgreSQL 16.
-// current_setting(name, true) rather than the pg_settings view, which builds all ~350 settings
-// on every call (1.5 ms of server time per poll, most of an idle server's poll).
+// Settings and explicit limits in one round trip (the autovacuum collector's limit too).
+// reserved_connections exists from PostgreSQL 16. current_setting(name, true) rather than the
+// pg_settings view, which builds all ~350 settings on every call (1.5 ms of server time per poll,
+// most of an idle server's poll).
 const char* const kServerSettingsSql = R"SQL(
 SELECT 'setting' AS kind, name, current_setting(name, true)::bigint AS value
   FROM unnest(ARRAY['max_connections', 'superuser_reserved_connections',
-                    'reserved_connections']) AS name
+                    'reserved_connections', 'autovacuum_max_workers']) AS name
  WHERE current_setting(name, true) IS NOT NULL
 UNION ALL
 SELECT 'database', datname, datconnlimit FROM pg_database WHERE datconnlimit >= 0 AND datallowconn
@@ -29,6 +30,7 @@ ServerSettings parse_server_settings(const pg::Result& result) {
         settings.limits.superuser_reserved_connections = value;
       }
       if (name == "reserved_connections") settings.limits.reserved_connections = value;
+      if (name == "autovacuum_max_workers") settings.autovacuum_max_workers = value;
     } else {
       settings.explicit_limits.push_back(ConnectionLimit{kind, name, value});
     }

@@ -1,6 +1,6 @@
 #pragma once
 // Connection limits of the server, read once per poll and shared by the collectors that need
-// them (connections, idle trend forecast, pool budgets).
+// them (connections, idle trend forecast, pool budgets, autovacuum workers).
 #include <string>
 #include <vector>
 
@@ -27,6 +27,7 @@ struct ConnectionLimit {
 struct ServerSettings {
   ServerLimits limits;
   std::vector<ConnectionLimit> explicit_limits;  // datconnlimit / rolconnlimit where set
+  long autovacuum_max_workers = 0;
 };
 
 extern const char* const kServerSettingsSql;

@@ -9,9 +9,9 @@
 
 namespace pgpulse::config {
 
-// What a target is: which collectors serve it and how its connection is opened. The pgbouncer
-// kind arrives with the PgBouncer collectors; today every target is a PostgreSQL server.
-enum class TargetKind { Postgres };
+// What a target is: which collectors serve it and how its connection is opened. A pgbouncer
+// target is PgBouncer's admin console (dbname=pgbouncer): SHOW commands only, no session settings.
+enum class TargetKind { Postgres, PgBouncer };
 const char* target_kind_name(TargetKind kind);
 
 struct TargetConfig {
@@ -19,6 +19,9 @@ struct TargetConfig {
   std::string dsn;   // libpq conninfo or URI; may hold a password: log redact_dsn(dsn) only
   std::string password_file;  // optional; its first line is the password
   TargetKind kind = TargetKind::Postgres;
+  // pgbouncer targets only, optional: the name of the postgres target this PgBouncer fronts, for
+  // the budget against its slots and the sessions it holds there (validated by the loader).
+  std::string server{};
   bool operator==(const TargetConfig&) const = default;
 };
 
@@ -94,6 +97,31 @@ struct RlsConfig {
   bool operator==(const RlsConfig&) const = default;
 };
 
+// Per-table vacuum state, read on the per-database visits (the `vacuum` collector).
+struct VacuumConfig {
+  long top_n = 20;              // tables per database by dead tuples, and by time since vacuum
+  long max_table_series = 500;  // cap of tables with series of their own per target
+  bool operator==(const VacuumConfig&) const = default;
+};
+
+// pg_stat_statements, read by the statements collector: which statements get series of their own
+// and when a statement counts as slow, chatty (a batch candidate) or returning large results.
+struct StatementsConfig {
+  long top_n = 20;         // statements with series of their own; the rest sum into "other"
+  Millis slow_mean{1000};  // mean time per call over the interval that makes a statement slow
+  double chatty_calls_per_second = 100;  // calls per second over the interval ...
+  Millis chatty_max_mean{10};            // ... with a mean below this: a batch candidate
+  double large_result_rows = 10000;      // rows per call over the interval
+  long text_max_length = 500;            // bytes of normalised statement text on /statements
+  bool operator==(const StatementsConfig&) const = default;
+};
+
+// Links from the trace ids that sqlcommenter comments carry to the tracing UI.
+struct TracingConfig {
+  std::string url_template;  // e.g. http://jaeger:16686/trace/{trace_id}; empty: no links
+  bool operator==(const TracingConfig&) const = default;
+};
+
 struct Config {
   std::vector<TargetConfig> targets;
   std::string listen_address = "0.0.0.0:9188";
@@ -112,6 +140,9 @@ struct Config {
   ActivityConfig activity;
   std::vector<PoolConfig> pools;
   RlsConfig rls;
+  VacuumConfig vacuum;
+  StatementsConfig statements;
+  TracingConfig tracing;
   std::string config_file;  // empty when no file was given
 
   bool operator==(const Config&) const = default;

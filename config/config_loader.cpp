@@ -8,6 +8,7 @@
 
 #include "config/dsn.hpp"
 #include "config/secret_file.hpp"
+#include "config/target_links.hpp"
 #include "config/yaml_source.hpp"
 
 namespace pgpulse::config {
@@ -168,13 +169,18 @@ class Merger {
         } else if (field == "kind") {
           if (raw.value == target_kind_name(TargetKind::Postgres)) {
             target.kind = TargetKind::Postgres;
+          } else if (raw.value == target_kind_name(TargetKind::PgBouncer)) {
+            target.kind = TargetKind::PgBouncer;
           } else {
             error(raw.origin, "targets.kind",
-                  "unknown target kind \"" + raw.value + "\" (expected postgres)");
+                  "unknown target kind \"" + raw.value + "\" (expected postgres or pgbouncer)");
           }
+        } else if (field == "server") {
+          target.server = raw.value;
+          if (target.server.empty()) error(raw.origin, "targets.server", "must not be empty");
         } else {
           error(raw.origin, "targets." + field,
-                "unknown key in a target (expected name, kind, dsn, password_file)");
+                "unknown key in a target (expected name, kind, dsn, password_file, server)");
         }
       }
       if (record.fields.find("dsn") == record.fields.end()) {
@@ -184,6 +190,7 @@ class Merger {
         target.name = name->second.value;
         if (target.name.empty()) error(name->second.origin, "targets.name", "must not be empty");
       }
+      for (auto& e : check_target_kind(target, record)) result_.errors.push_back(std::move(e));
       result_.config.targets.push_back(target);
       target_origins_.push_back(record.origin);
     }
@@ -235,11 +242,13 @@ class Merger {
 
   std::optional<RawValue> pick(const KeySpec& spec) const {
     if (auto it = cli_.values.find(spec.key); it != cli_.values.end()) return it->second;
-    if (auto it = env_.find(spec.env); it != env_.end()) {
+    // An empty variable is an unset one: a compose override or a Kubernetes patch can only set
+    // PGPULSE_DSN="" to hand the targets back to the config file, not remove the variable.
+    if (auto it = env_.find(spec.env); it != env_.end() && !it->second.empty()) {
       return RawValue{it->second, "environment " + spec.env};
     }
     if (spec.key == "dsn") {
-      if (auto it = env_.find("DATA_SOURCE_NAME"); it != env_.end()) {
+      if (auto it = env_.find("DATA_SOURCE_NAME"); it != env_.end() && !it->second.empty()) {
         return RawValue{it->second, "environment DATA_SOURCE_NAME"};
       }
     }
@@ -266,6 +275,9 @@ class Merger {
           error(origin, "password_file", secret.error);
         }
       }
+    }
+    for (auto& e : check_target_links(config.targets, target_origins_)) {
+      result_.errors.push_back(std::move(e));
     }
     std::set<std::pair<std::string, std::string>> pool_names;
     for (std::size_t i = 0; i < config.pools.size(); ++i) {
@@ -313,6 +325,8 @@ class Merger {
 
 const char* target_kind_name(TargetKind kind) {
   switch (kind) {
+    case TargetKind::PgBouncer:
+      return "pgbouncer";
     case TargetKind::Postgres:
       break;
   }

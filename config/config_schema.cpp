@@ -355,6 +355,50 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
   schema.push_back(real("seq_scan.min_ratio",
                         "share of rows read by sequential scans that makes a table seq-scan heavy",
                         0, 1, [](Config& c) -> double& { return c.rls.seq_scan.min_ratio; }));
+  schema.push_back(integer("vacuum.top_n",
+                           "tables per database listed by dead tuples and by time since vacuum", 0,
+                           1000, [](Config& c) -> long& { return c.vacuum.top_n; }));
+  schema.push_back(integer("vacuum.max_table_series",
+                           "cap of tables with pgpulse_table_* series per target", 0, 100000,
+                           [](Config& c) -> long& { return c.vacuum.max_table_series; }));
+  schema.push_back(integer("statements.top_n",
+                           "statements with series of their own (the rest sum into \"other\")", 1,
+                           500, [](Config& c) -> long& { return c.statements.top_n; }));
+  schema.push_back(duration(
+      "statements.slow_mean", "mean time per call over the interval that makes a statement slow",
+      Millis{1}, [](Config& c) -> Millis& { return c.statements.slow_mean; }));
+  schema.push_back(real("statements.chatty_calls_per_second",
+                        "calls per second that make a fast statement chatty (a batch candidate)",
+                        0.001, 1e9,
+                        [](Config& c) -> double& { return c.statements.chatty_calls_per_second; }));
+  schema.push_back(duration("statements.chatty_max_mean",
+                            "mean time per call below which a frequent statement counts as chatty",
+                            Millis{1},
+                            [](Config& c) -> Millis& { return c.statements.chatty_max_mean; }));
+  schema.push_back(real("statements.large_result_rows",
+                        "rows per call that make a statement's results large", 1, 1e12,
+                        [](Config& c) -> double& { return c.statements.large_result_rows; }));
+  schema.push_back(integer("statements.text_max_length",
+                           "bytes of normalised statement text shown on /statements", 16, 16384,
+                           [](Config& c) -> long& { return c.statements.text_max_length; }));
+  schema.push_back(make("tracing.url_template", "",
+                        "link to a trace from its sqlcommenter traceparent, e.g. "
+                        "http://jaeger:16686/trace/{trace_id} ({span_id} too)",
+                        [](Config& config, const std::string& value) -> std::string {
+                          if (value.empty()) {
+                            config.tracing.url_template.clear();
+                            return "";
+                          }
+                          if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
+                            return "expected an http:// or https:// URL";
+                          }
+                          if (value.find("{trace_id}") == std::string::npos) {
+                            return "expected {trace_id} in the template, e.g. "
+                                   "http://jaeger:16686/trace/{trace_id}";
+                          }
+                          config.tracing.url_template = value;
+                          return "";
+                        }));
   for (const auto& collector : collectors) {
     auto enabled = make("collector." + collector.name + ".enabled",
                         collector.default_enabled ? "true" : "false",

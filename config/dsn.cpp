@@ -273,8 +273,10 @@ namespace {
 
 // A key as an error may print it: plain keyword characters only, so that a value typed where a
 // key was expected is never echoed.
+// An unknown keyword is echoed only when it is a short identifier and does not look like a
+// password: "passwordHunter2=x" (a missing "=") would put the secret in the error.
 std::string printable_key(const std::string& key) {
-  bool plain = !key.empty() && key.size() <= 40;
+  bool plain = !key.empty() && key.size() <= 40 && !is_secret_key(key);
   for (char c : key) plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
   return plain ? "\"" + key + "\"" : "(not shown)";
 }
@@ -334,7 +336,13 @@ std::string redact_dsn(std::string_view text) {
   std::string out;
   for (const auto& param : parsed.dsn->params) {
     if (!out.empty()) out += ' ';
-    out += param.key + "=" + (is_secret_key(param.key) ? "***" : quote_value(param.value));
+    // An unknown keyword may be a mistyped "password" ("passwrod", "pas\0\0word"): its value is
+    // never shown, and a key that is not an identifier is not shown either.
+    bool known = is_keyword(param.key);
+    bool hide = !known || is_secret_key(param.key);
+    std::string key =
+        known || printable_key(param.key) != "(not shown)" ? param.key : "unknown_keyword";
+    out += key + "=" + (hide ? "***" : quote_value(param.value));
   }
   return out;
 }

@@ -29,7 +29,18 @@ Families health_families(const TargetHealth& h) {
                          "connection) while pgpulse_up is 0; absent while up."),
                {{"reason", h.last_error_reason}}, 1);
   }
-  if (h.server_version > 0) {
+  if (h.kind == "pgbouncer") {
+    // Its own names, so a PgBouncer never counts as a PostgreSQL server down or of version 1.
+    add_sample(add_gauge(families, "pgpulse_pgbouncer_up",
+                         "1 when the last poll reached PgBouncer's admin console, else 0."),
+               {}, h.up ? 1 : 0);
+    if (h.server_version > 0) {
+      add_sample(add_gauge(families, "pgpulse_pgbouncer_version_num",
+                           "PgBouncer's version as major*10000 + minor*100 + patch, e.g. 11800 "
+                           "for 1.18.0."),
+                 {}, h.server_version);
+    }
+  } else if (h.server_version > 0) {
     add_sample(add_gauge(families, "pgpulse_server_version_num",
                          "server_version_num of the target, e.g. 150018."),
                {}, h.server_version);

@@ -34,8 +34,9 @@ struct CollectorHealth {
 
 struct TargetHealth {
   std::string target;
-  std::string kind = "postgres";
-  std::string dsn;  // redacted
+  std::string kind = "postgres";  // or "pgbouncer"
+  std::string server;             // pgbouncer targets: the postgres target it fronts, if named
+  std::string dsn;                // redacted
   bool up = false;
   bool connected_once = false;
   std::string last_error;  // libpq's text: names host, port and user, never the password
@@ -53,7 +54,8 @@ Families health_families(const TargetHealth& health);
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CollectorHealth, name, interval_seconds, applicable,
                                    not_applicable_reason, ran, success, duration_seconds,
                                    last_success_unix, last_error, failed_parts)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TargetHealth, target, kind, dsn, up, connected_once, last_error,
-                                   last_error_reason, connect_errors, server_version, collectors)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TargetHealth, target, kind, server, dsn, up, connected_once,
+                                   last_error, last_error_reason, connect_errors, server_version,
+                                   collectors)
 
 }  // namespace pgpulse::core

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "analysis/diagnosis.hpp"
 #include "core/target_view.hpp"
@@ -18,10 +19,12 @@ namespace {
 // The daemon's own poller and scanner, run once into a private store: the same connect options,
 // password file, per-database visits, failure reasons and collectors as the daemon's first
 // poll. One connection at a time: the fast collectors' connection is closed before the visits.
+// One store for every target, as in the daemon, so a PgBouncer's pools are compared with the
+// server it fronts (polled before it: see run_check).
 analysis::DiagnosisInput check_target(const config::TargetConfig& target,
                                       const config::Config& config,
-                                      const pg::Interrupter& interrupter) {
-  core::SnapshotStore store;
+                                      const pg::Interrupter& interrupter,
+                                      core::SnapshotStore& store) {
   auto collectors = collectors_for(target, config);
   HealthBoard board(initial_health(target, collectors), store);
   DatabaseScanner scanner(target, config, std::move(collectors.per_database), store, board,
@@ -54,9 +57,18 @@ int run_check(const config::Config& config) {
     }
     reports = std::move(fetched.reports);
   } else {
-    for (const auto& target : config.targets) {
-      reports.push_back(analysis::diagnose(check_target(target, config, interrupter)));
+    core::SnapshotStore store;
+    // PostgreSQL targets first: a PgBouncer's budget reads its server's fresh connection data.
+    // (The server's pgbouncer_backends then has no SHOW SERVERS data yet: the daemon's has.)
+    std::vector<std::optional<analysis::TargetReport>> ordered(config.targets.size());
+    for (auto kind : {config::TargetKind::Postgres, config::TargetKind::PgBouncer}) {
+      for (std::size_t i = 0; i < config.targets.size(); ++i) {
+        if (config.targets[i].kind != kind) continue;
+        ordered[i] =
+            analysis::diagnose(check_target(config.targets[i], config, interrupter, store));
+      }
     }
+    for (auto& report : ordered) reports.push_back(std::move(*report));
   }
   if (config.output == "json") {
     std::cout << analysis::report_json(reports).dump(2, ' ', false,

@@ -26,6 +26,11 @@ struct CollectorEntry {
 };
 
 const std::vector<CollectorEntry>& collector_registry();
+// The targets linked to `target` by targets[].server: a pgbouncer target's server, or the
+// pgbouncer targets that name a postgres target. Their published snapshots are what the
+// target's collectors may read of them (PollContext::linked_targets).
+std::vector<std::string> linked_target_names(const config::TargetConfig& target,
+                                             const config::Config& config);
 std::vector<config::CollectorInfo> collector_infos();
 
 }  // namespace pgpulse::daemon

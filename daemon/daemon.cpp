@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/collector_registry.hpp"
 #include "daemon/process_metrics.hpp"
 #include "daemon/target_poller.hpp"
 #include "pgpulse_version.hpp"
@@ -31,7 +32,12 @@ void Daemon::apply(const config::Config& config) {
   std::vector<std::unique_ptr<TargetRunner>> kept;
   for (auto& runner : runners_) {
     bool still_wanted = false;
-    for (const auto& target : config.targets) still_wanted |= target == runner->target();
+    // A target whose links changed (a PgBouncer added in front of it) restarts: its collectors
+    // were built knowing which targets name it.
+    for (const auto& target : config.targets) {
+      still_wanted |=
+          target == runner->target() && linked_target_names(target, config) == runner->linked();
+    }
     if (still_wanted && !restart_all) {
       kept.push_back(std::move(runner));
     } else {
@@ -42,7 +48,10 @@ void Daemon::apply(const config::Config& config) {
   runners_ = std::move(kept);
   for (const auto& target : config.targets) {
     bool running = false;
-    for (const auto& runner : runners_) running |= runner->target() == target;
+    for (const auto& runner : runners_) {
+      running |=
+          runner->target() == target && runner->linked() == linked_target_names(target, config);
+    }
     if (running) continue;
     spdlog::info("target {}: starting", target.name);
     runners_.push_back(make_runner(target, config));

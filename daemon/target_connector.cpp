@@ -9,6 +9,7 @@ TargetConnector::TargetConnector(const config::TargetConfig& target, const confi
   options_.dsn = target.dsn;
   options_.connect_timeout = config.pg.connect_timeout;
   options_.statement_timeout = config.pg.statement_timeout;
+  options_.session_settings = target.kind == config::TargetKind::Postgres;
 }
 
 pg::ConnectOptions TargetConnector::with_password() const {

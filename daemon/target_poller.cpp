@@ -33,6 +33,7 @@ core::TargetHealth initial_health(const config::TargetConfig& target,
   core::TargetHealth health;
   health.target = target.name;
   health.kind = config::target_kind_name(target.kind);
+  health.server = target.server;
   health.dsn = config::redact_dsn(target.dsn);
   auto add = [&](const std::string& name, config::Millis interval) {
     core::CollectorHealth c;
@@ -50,6 +51,7 @@ TargetPoller::TargetPoller(config::TargetConfig target, const config::Config& co
                            HealthBoard& board, const pg::Interrupter& interrupter,
                            PollerHooks hooks)
     : target_(std::move(target)),
+      linked_(linked_target_names(target_, config)),
       connector_(target_, config),
       label_limit_(static_cast<std::size_t>(config.label_max_values)),
       collectors_(std::move(collectors)),
@@ -114,6 +116,19 @@ void TargetPoller::run_due(const std::vector<ScheduledCollector*>& due) {
       *connection_, interrupter_, std::chrono::system_clock::now(), label_limit_,
       [this](const std::string& dbname) { return connector_.open_database(dbname, interrupter_); },
       hooks_.scan_wanted);
+  if (!linked_.empty()) {
+    // What the linked targets' own pollers last published: immutable snapshots, read under the
+    // store's short lock; nothing here waits on their connections.
+    context.set_linked_targets([this] {
+      std::vector<core::TargetView> views;
+      for (auto& view : core::group_by_target(store_.view())) {
+        if (std::find(linked_.begin(), linked_.end(), view.target) != linked_.end()) {
+          views.push_back(std::move(view));
+        }
+      }
+      return views;
+    });
+  }
   if (fresh_connection_) assess_applicability(context);
   auto health = board_.copy();
   for (auto* c : due) {

@@ -67,6 +67,8 @@ class TargetPoller {
   std::optional<SteadyTime> next_due() const;
   void disconnect() { connection_.reset(); }
   const config::TargetConfig& target() const { return target_; }
+  // The targets whose published snapshots this one's collectors read (targets[].server links).
+  const std::vector<std::string>& linked() const { return linked_; }
 
  private:
   void run_due(const std::vector<ScheduledCollector*>& due);
@@ -78,6 +80,7 @@ class TargetPoller {
   void note_connection_lost(const pg::Error& error);
 
   config::TargetConfig target_;
+  std::vector<std::string> linked_;
   TargetConnector connector_;
   std::size_t label_limit_;
   config::Millis backoff_cap_;

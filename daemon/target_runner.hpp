@@ -33,6 +33,7 @@ class TargetRunner {
   // snapshots.
   void stop();
   const config::TargetConfig& target() const { return poller_.target(); }
+  const std::vector<std::string>& linked() const { return poller_.linked(); }
 
  private:
   void poll_loop();

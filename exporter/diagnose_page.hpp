@@ -8,7 +8,8 @@
 
 namespace pgpulse::exporter {
 
-// One DiagnosisInput per target that has a health snapshot, in target order.
+// One DiagnosisInput per target that has a health snapshot, in target order, except that each
+// PgBouncer target follows the server it fronts.
 std::vector<analysis::DiagnosisInput> diagnosis_inputs(const core::SnapshotStore::View& view);
 std::vector<analysis::TargetReport> diagnose_all(const core::SnapshotStore::View& view);
 

@@ -2,9 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/details/horizon.hpp"
 #include "core/details/locks.hpp"
 #include "core/details/long_queries.hpp"
 #include "core/details/rls.hpp"
+#include "core/details/statements.hpp"
 #include "core/target_view.hpp"
 #include "core/time.hpp"
 #include "exporter/diagnose_page.hpp"
@@ -51,7 +53,17 @@ std::string activity_json(const core::SnapshotStore::View& view) {
   for (const auto& target : core::group_by_target(view)) {
     targets.push_back({{"target", target.target},
                        {"long_queries", section<core::LongQueriesDetails>(target)},
-                       {"locks", section<core::LocksDetails>(target)}});
+                       {"locks", section<core::LocksDetails>(target)},
+                       {"horizon", section<core::HorizonDetails>(target)}});
+  }
+  return dump({{"targets", targets}});
+}
+
+std::string statements_json(const core::SnapshotStore::View& view) {
+  nlohmann::json targets = nlohmann::json::array();
+  for (const auto& target : core::group_by_target(view)) {
+    targets.push_back(
+        {{"target", target.target}, {"statements", section<core::StatementsDetails>(target)}});
   }
   return dump({{"targets", targets}});
 }
@@ -80,6 +92,9 @@ HttpResponse Routes::handle(const HttpRequest& request) {
   if (path == "/tables") return HttpResponse{200, json_type, tables_.get(store_, tables_json)};
   if (path == "/activity") {
     return HttpResponse{200, json_type, activity_.get(store_, activity_json)};
+  }
+  if (path == "/statements") {
+    return HttpResponse{200, json_type, statements_.get(store_, statements_json)};
   }
   if (path == "/readyz") {
     auto readiness = assess_readiness(store_.view(), core::unix_now());

@@ -19,7 +19,7 @@ class Routes {
  private:
   const core::SnapshotStore& store_;
   MetricsPage metrics_;
-  PageCache tables_, activity_, diagnose_, status_;
+  PageCache tables_, activity_, statements_, diagnose_, status_;
 };
 
 }  // namespace pgpulse::exporter

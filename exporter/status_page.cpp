@@ -6,7 +6,9 @@
 
 #include "core/details/connections.hpp"
 #include "core/details/long_queries.hpp"
+#include "core/details/pgbouncer.hpp"
 #include "core/details/rls.hpp"
+#include "core/details/statements.hpp"
 #include "exporter/diagnose_page.hpp"
 
 namespace pgpulse::exporter {
@@ -35,13 +37,120 @@ std::string badge(std::string_view severity) {
   return "<span class=\"badge " + s + "\">" + s + "</span>";
 }
 
+// The request behind a query (sqlcommenter): its route, and its trace id linked to the tracing UI
+// when tracing.url_template is set. The id is hex and the link built from the config's template.
+std::string trace_cell(const core::TraceContext& trace) {
+  std::string out;
+  if (!trace.route.empty()) out += "<code class=\"route\">" + html_escape(trace.route) + "</code> ";
+  if (!trace.url.empty()) {
+    out += "<a class=\"trace\" href=\"" + html_escape(trace.url) + "\">" +
+           html_escape(trace.trace_id) + "</a>";
+  } else if (!trace.trace_id.empty()) {
+    out += "<code class=\"trace\">" + html_escape(trace.trace_id) + "</code>";
+  }
+  return out;
+}
+
+// Milliseconds below 10 s, else seconds: statement means span microseconds to minutes.
+std::string duration_text(double seconds) {
+  return seconds < 10 ? fixed(seconds * 1000, seconds < 0.01 ? 2 : 1) + " ms"
+                      : fixed(seconds, 1) + " s";
+}
+
+void statements_section(std::ostringstream& out, const core::TargetView& view) {
+  out << "<h3>Top statements</h3>";
+  const auto* d = view.find<core::StatementsDetails>();
+  if (!d) {
+    out << "<p class=\"muted\">no statement data (pg_stat_statements: see the collectors "
+           "below)</p>";
+    return;
+  }
+  if (!d->has_interval) {
+    out << "<p class=\"muted\">first read of pg_stat_statements taken; the top statements "
+           "follow after the next</p>";
+    return;
+  }
+  out << "<p class=\"statements-summary\">over the last " << fixed(d->interval_seconds, 0)
+      << "s: " << fixed(d->calls, 0) << " calls, mean " << duration_text(d->mean_seconds) << "; "
+      << d->slow << " slow, " << d->chatty << " chatty, " << d->large_result << " large-result; "
+      << d->tracked << " of " << d->max << " entries tracked</p>";
+  if (d->top.empty()) return;
+  out << "<table class=\"statements\"><tr><th>time</th><th>calls/s</th><th>mean</th>"
+         "<th>rows/call</th><th>database</th><th>role</th><th>queryid</th><th></th>"
+         "<th>statement</th></tr>";
+  for (std::size_t i = 0; i < d->top.size() && i < 5; ++i) {
+    const auto& s = d->top[i];
+    std::string flags = std::string(s.slow ? "slow " : "") + (s.chatty ? "chatty " : "") +
+                        (s.large_result ? "large-result" : "");
+    out << "<tr><td>" << fixed(s.share_of_time * 100, 1) << "%</td><td>"
+        << fixed(s.calls_per_second, 1) << "</td><td>" << duration_text(s.mean_seconds)
+        << "</td><td>" << fixed(s.rows_per_call, 1) << "</td><td>" << html_escape(s.datname)
+        << "</td><td>" << html_escape(s.usename) << "</td><td><code>" << html_escape(s.queryid)
+        << "</code></td><td>" << (flags.empty() ? "" : badge("warning") + " " + flags)
+        << "</td><td><code>" << html_escape(s.query) << "</code></td></tr>";
+  }
+  out << "</table>";
+}
+
+void collectors_table(std::ostringstream& out, const core::TargetHealth& health, double now);
+
+// A PgBouncer's pools, its client connections and its budget against the server it fronts.
+void pgbouncer_section(std::ostringstream& out, const core::TargetView& view) {
+  const auto& health = view.health;
+  if (!health.server.empty()) {
+    out << "<div class=\"fronts\">PgBouncer in front of <a href=\"#target-"
+        << html_escape(health.server) << "\">" << html_escape(health.server) << "</a></div>";
+  }
+  const auto* pools = view.find<core::PgBouncerPoolsDetails>();
+  if (!pools) {
+    out << "<h3>Pools</h3><p class=\"muted\">no pool data</p>";
+    return;
+  }
+  out << "<h3>Pools</h3><div><span class=\"num waiting\">" << pools->clients_waiting
+      << "</span> <span class=\"muted\">clients waiting, the oldest for "
+      << fixed(pools->max_wait_seconds, 1) << " s</span></div>";
+  if (const auto* clients = view.find<core::PgBouncerClientsDetails>()) {
+    out << "<div class=\"muted clients\">" << clients->client_connections
+        << " client connections of max_client_conn " << clients->max_client_conn << "</div>";
+  }
+  out << "<div class=\"budget\">server budget: " << pools->server_budget << " connections";
+  if (pools->server_known) {
+    out << " against " << pools->server_usable_connections << " usable slots of "
+        << html_escape(pools->server) << " (" << fixed(pools->server_budget_ratio * 100, 0) << "%)";
+  }
+  out << "</div><table class=\"pools\"><tr><th>database/user</th><th>mode</th><th>clients "
+         "active</th><th>waiting</th><th>max wait</th><th>servers active</th><th>idle</th>"
+         "<th>size</th><th>saturation</th></tr>";
+  for (const auto& p : pools->pools) {
+    out << "<tr><td>" << html_escape(p.database) << "/" << html_escape(p.user) << "</td><td>"
+        << html_escape(p.pool_mode) << "</td><td>" << p.clients_active << "</td><td>"
+        << p.clients_waiting << "</td><td>" << fixed(p.max_wait_seconds, 1) << " s</td><td>"
+        << p.servers_active << "</td><td>" << p.servers_idle << "</td><td>" << p.size
+        << (p.reserve > 0 ? " +" + std::to_string(p.reserve) : std::string()) << "</td><td>"
+        << fixed(p.saturation * 100, 0) << "%</td></tr>";
+  }
+  out << "</table>";
+}
+
 void target_section(std::ostringstream& out, const analysis::DiagnosisInput& input,
-                    const analysis::TargetReport& report, double now) {
+                    const analysis::TargetReport& report, double now,
+                    const std::vector<std::string>& fronted_by) {
   const auto& view = input.target;
   const auto& health = view.health;
   out << "<section id=\"target-" << html_escape(report.target) << "\"><h2>"
       << html_escape(report.target) << " " << badge(analysis::severity_label(report.verdict))
       << "</h2><div class=\"muted\"><code>" << html_escape(health.dsn) << "</code></div>";
+
+  if (health.kind == "pgbouncer") {
+    pgbouncer_section(out, view);
+  } else if (!fronted_by.empty()) {
+    out << "<div class=\"fronted\">behind PgBouncer: ";
+    for (std::size_t i = 0; i < fronted_by.size(); ++i) {
+      out << (i ? ", " : "") << "<a href=\"#target-" << html_escape(fronted_by[i]) << "\">"
+          << html_escape(fronted_by[i]) << "</a>";
+    }
+    out << "</div>";
+  }
 
   if (const auto* connections = view.find<core::ConnectionsDetails>()) {
     const auto* idle = view.find<core::IdleTrendDetails>();
@@ -64,6 +173,11 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
   }
   out << "</table>";
 
+  if (health.kind == "pgbouncer") {
+    collectors_table(out, health, now);
+    return;
+  }
+
   const auto* queries = view.find<core::LongQueriesDetails>();
   out << "<h3>Top offenders</h3>";
   if (!queries || queries->offenders.empty()) {
@@ -71,17 +185,25 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
   } else {
     out << "<table "
            "class=\"offenders\"><tr><th>pid</th><th>application</th><th>role</th><th>state</th>"
-           "<th>query</th><th>transaction</th><th>wait</th><th>query text</th></tr>";
+           "<th>query</th><th>transaction</th><th>wait</th><th>trace</th><th>query text</th></tr>";
+    const auto* via = view.find<core::PgBouncerBackendsDetails>();
     for (std::size_t i = 0; i < queries->offenders.size() && i < 10; ++i) {
       const auto& o = queries->offenders[i];
-      out << "<tr><td>" << o.pid << "</td><td>" << html_escape(o.application_name) << "</td><td>"
-          << html_escape(o.usename) << "</td><td>" << html_escape(o.state) << "</td><td>"
-          << fixed(o.query_seconds, 0) << "s</td><td>" << fixed(o.transaction_seconds, 0)
-          << "s</td><td>" << html_escape(o.wait_event) << "</td><td><code>" << html_escape(o.query)
-          << "</code></td></tr>";
+      std::string through = via ? via->via(o.pid) : "";
+      out << "<tr><td>" << o.pid << "</td><td>" << html_escape(o.application_name)
+          << (through.empty()
+                  ? ""
+                  : " <span class=\"muted via\">through " + html_escape(through) + "</span>")
+          << "</td><td>" << html_escape(o.usename) << "</td><td>" << html_escape(o.state)
+          << "</td><td>" << fixed(o.query_seconds, 0) << "s</td><td>"
+          << fixed(o.transaction_seconds, 0) << "s</td><td>" << html_escape(o.wait_event)
+          << "</td><td>" << trace_cell(o.trace)
+          << "</td><td><code>" << html_escape(o.query) << "</code></td></tr>";
     }
     out << "</table>";
   }
+
+  statements_section(out, view);
 
   out << "<h3>Row-level security</h3>";
   if (const auto* rls = view.find<core::RlsDetails>()) {
@@ -97,6 +219,10 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
     out << "<p class=\"muted\">no catalog scan yet</p>";
   }
 
+  collectors_table(out, health, now);
+}
+
+void collectors_table(std::ostringstream& out, const core::TargetHealth& health, double now) {
   out << "<h3>Collectors</h3><table class=\"collectors\"><tr><th>collector</th><th>status</th>"
          "<th>last success</th><th>duration</th><th>error</th></tr>";
   for (const auto& c : health.collectors) {
@@ -173,10 +299,21 @@ std::string render_status_page(const core::SnapshotStore::View& view, double now
          "<meta http-equiv=\"refresh\" content=\"15\"><title>pgpulse status</title><style>"
       << kStyle << "</style></head><body><h1>pgpulse status</h1><nav>"
       << "<a href=\"/metrics\">/metrics</a><a href=\"/activity\">/activity</a>"
+         "<a href=\"/statements\">/statements</a>"
          "<a href=\"/diagnose\">/diagnose</a><a href=\"/tables\">/tables</a>"
          "<a href=\"/readyz\">/readyz</a></nav>";
   if (inputs.empty()) out << "<p>No targets yet.</p>";
-  for (const auto& input : inputs) target_section(out, input, analysis::diagnose(input), now_unix);
+  // diagnosis_inputs() puts each PgBouncer right after the server it fronts.
+  for (const auto& input : inputs) {
+    std::vector<std::string> fronted_by;
+    for (const auto& other : inputs) {
+      if (other.target.health.kind == "pgbouncer" &&
+          other.target.health.server == input.target.target) {
+        fronted_by.push_back(other.target.target);
+      }
+    }
+    target_section(out, input, analysis::diagnose(input), now_unix, fronted_by);
+  }
   out << "</body></html>\n";
   return out.str();
 }

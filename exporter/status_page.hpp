@@ -1,7 +1,7 @@
 #pragma once
 // `/`: a small self-contained HTML status page (no external assets, no JavaScript) for the human
 // on call: per target the verdict, saturation with a sparkline of the trend window, the runbook
-// steps, top offenders, RLS posture and collector health.
+// steps, top offenders, the top 5 statements by time, RLS posture and collector health.
 #include <string>
 #include <string_view>
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL for tests, benchmarks and the demo: private data dir, port and socket
-# directory, fast and unsafe settings (fsync off). Never touches a system PostgreSQL.
+# directory, fast and unsafe settings (fsync off), prepared transactions allowed, replication
+# connections trusted from 127.0.0.1 (scripts/pg_standby.sh). Never touches a system PostgreSQL.
 #
 #   scripts/pg_test_server.sh start DIR [PORT]   init (first time) and start; writes DIR/env
 #   scripts/pg_test_server.sh stop DIR           fast shutdown
@@ -17,7 +18,7 @@ set -euo pipefail
 command_name=${1:-}
 dir=${2:-}
 if [ -z "$command_name" ] || [ -z "$dir" ]; then
-  sed -n '2,15p' "$0"
+  sed -n '2,16p' "$0"
   exit 2
 fi
 if [ -z "${PG_BIN:-}" ] && [ -f "$dir/pg_bin" ]; then PG_BIN=$(cat "$dir/pg_bin"); fi
@@ -67,13 +68,17 @@ shared_preload_libraries = 'pg_stat_statements'
 password_encryption = 'scram-sha-256'
 logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d/%a '
+max_prepared_transactions = 10
 CONF
   for setting in ${PGPULSE_TEST_PG_SETTINGS:-}; do echo "$setting" >>"$data/postgresql.conf"; done
   # Roles in the group password_auth must authenticate with a password over TCP (auth tests).
+  # "all" does not match replication connections: scripts/pg_standby.sh needs its own lines.
   cat >"$data/pg_hba.conf" <<HBA
 local all all trust
 host all +password_auth 127.0.0.1/32 scram-sha-256
 host all all 127.0.0.1/32 trust
+local replication all trust
+host replication all 127.0.0.1/32 trust
 HBA
   echo "$port" >"$dir/port"
   (cd "$PG_BIN" && pwd) >"$dir/pg_bin"
@@ -129,5 +134,5 @@ case "$command_name" in
   status)
     as_server_user "$PG_BIN/pg_ctl" -D "$data" status ;;
   *)
-    sed -n '2,15p' "$0"; exit 2 ;;
+    sed -n '2,16p' "$0"; exit 2 ;;
 esac

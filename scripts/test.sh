@@ -15,8 +15,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-# chromium: the status page is checked in a real headless browser.
-EXTRA_PACKAGES="chromium ${EXTRA_PACKAGES:-}" scripts/setup.sh
+# chromium: the status page is checked in a real headless browser. pgbouncer: the pgbouncer
+# targets' tests run a real one (scripts/pgbouncer_test_server.sh; its system service is never
+# started or used).
+EXTRA_PACKAGES="chromium pgbouncer ${EXTRA_PACKAGES:-}" scripts/setup.sh
 
 echo "==> unit tests (at ${SECONDS}s)"
 (cd build && ctest -L unit --output-on-failure -j"$(nproc)")
@@ -25,6 +27,7 @@ pgdir=$(mktemp -d /tmp/pgpulse-test-pg.XXXXXX)
 matrix_dirs=()   # the other majors' servers (each stopped and removed once tested)
 cleanup() {
   local dir
+  "$root/scripts/pgbouncer_test_server.sh" stop "$pgdir/pgbouncer" || true
   for dir in "$pgdir" "${matrix_dirs[@]}"; do
     [ -d "$dir" ] || continue
     "$root/scripts/pg_test_server.sh" stop "$dir" || true
@@ -36,6 +39,10 @@ echo "==> starting a test PostgreSQL in $pgdir (at ${SECONDS}s)"
 scripts/pg_test_server.sh start "$pgdir"
 # shellcheck disable=SC1091
 . "$pgdir/env"
+echo "==> starting a test PgBouncer in front of it (at ${SECONDS}s)"
+scripts/pgbouncer_test_server.sh start "$pgdir/pgbouncer"
+# shellcheck disable=SC1091
+. "$pgdir/pgbouncer/env"
 
 echo "==> integration tests on PostgreSQL 15 (at ${SECONDS}s)"
 (cd build && ctest -L integration --output-on-failure)

@@ -7,8 +7,10 @@
 #            the Debian package (cpack)
 #   live     a throwaway PostgreSQL with some trouble in it (idle and leaking connections, an
 #            idle transaction holding a lock and a query waiting on it, a pool over budget, a
-#            tenant table without RLS, a dropped policy, a BYPASSRLS role, sequential scans),
-#            pgpulse polling it every second, a real Alertmanager and a real Prometheus
+#            tenant table without RLS, a dropped policy, a BYPASSRLS role, sequential scans, a
+#            deadlock, a table full of dead tuples, an inactive replication slot, a repeated
+#            slow statement), archiving, and a streaming standby of it, pgpulse polling both
+#            every second, a real Alertmanager and a real Prometheus
 #            scraping pgpulse every second with the rules loaded (for: shortened to 0s).
 #            Every PromQL expression of the rules and of the dashboard must parse and each of
 #            its selectors must return data; the expected alerts must fire and reach the
@@ -43,6 +45,7 @@ failures=()
 work=$(mktemp -d /tmp/pgpulse-deploy.XXXXXX)
 # PostgreSQL runs as the postgres user: its directory must be one that user can reach.
 pgdir=$(mktemp -d /tmp/pgpulse-deploy-pg.XXXXXX)
+standbydir=$(mktemp -d /tmp/pgpulse-deploy-standby.XXXXXX)
 pids=()
 session_fds=()
 
@@ -52,8 +55,10 @@ cleanup() {
   for fd in "${session_fds[@]}"; do eval "exec ${fd}>&-"; done
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  [ -f "$pgdir/pgbouncer/env" ] && "$root/scripts/pgbouncer_test_server.sh" stop "$pgdir/pgbouncer"
+  [ -f "$standbydir/env" ] && "$root/scripts/pg_test_server.sh" stop "$standbydir"
   [ -f "$pgdir/env" ] && "$root/scripts/pg_test_server.sh" stop "$pgdir"
-  rm -rf "$work" "$pgdir"
+  rm -rf "$work" "$pgdir" "$standbydir"
   exit "$status"
 }
 trap cleanup EXIT
@@ -128,6 +133,14 @@ check "pgpulse --check-config deploy/compose/pgpulse.yml (DSN from the environme
   env PGPULSE_DSN="host=127.0.0.1 port=5432 dbname=postgres user=pgpulse" \
   PGPULSE_TARGET_NAME=compose-postgres "$BIN" --check-config --config deploy/compose/pgpulse.yml
 check "sh -n deploy/compose/initdb/10-pgpulse-role.sh" sh -n deploy/compose/initdb/10-pgpulse-role.sh
+check "docker-compose config -q with the optional PgBouncer override" \
+  bash -c 'cd deploy && GRAFANA_ADMIN_PASSWORD=deploy-test \
+    docker-compose -f docker-compose.yml -f docker-compose.pgbouncer.yml config -q'
+check "PgBouncer override: PgBouncer in the sidecar netns, pgpulse watching both" \
+  "${CHECKS[@]}" compose-pgbouncer deploy/docker-compose.yml deploy/docker-compose.pgbouncer.yml
+check "pgpulse --check-config deploy/compose/pgpulse-pgbouncer.yml (PGPULSE_DSN blanked by the override)" \
+  env PGPULSE_DSN="" PGPULSE_TARGET_NAME="" "$BIN" --check-config --config deploy/compose/pgpulse-pgbouncer.yml
+check "sh -n deploy/compose/pgbouncer/entrypoint.sh" sh -n deploy/compose/pgbouncer/entrypoint.sh
 
 step "Kubernetes"
 check "PrometheusRule in sync with alerts.yml (scripts/gen_prometheusrule.sh --check)" \
@@ -144,8 +157,19 @@ open(sys.argv[1], "w").write(cm["data"]["pgpulse.yml"])' "$work/k8s-pgpulse.yml"
     "$BIN" --check-config --config "$work/k8s-pgpulse.yml"
 }
 check "pgpulse --check-config on the ConfigMap's pgpulse.yml" k8s_config_ok
+k8s_pgbouncer_ok() {
+  "${CHECKS[@]}" kubernetes-pgbouncer deploy/kubernetes-pgbouncer "$work/k8s-pgbouncer.yml" || return 1
+  echo "pgpulse-password" >"$work/k8s-pgpulse-password"
+  sed -i "s#/etc/pgpulse/secret/pgpulse-password#$work/k8s-pgpulse-password#" "$work/k8s-pgbouncer.yml"
+  PGPULSE_DSN="" PGPULSE_PASSWORD_FILE="" PGPULSE_TARGET_NAME="" \
+    "$BIN" --check-config --config "$work/k8s-pgbouncer.yml"
+}
+check "optional PgBouncer overlay: patches, resources, the sidecar's two targets (--check-config)" \
+  k8s_pgbouncer_ok
 if command -v kubectl >/dev/null 2>&1; then
   check "kubectl kustomize deploy/kubernetes" bash -c 'kubectl kustomize deploy/kubernetes >/dev/null'
+  check "kubectl kustomize deploy/kubernetes-pgbouncer" \
+    bash -c 'kubectl kustomize deploy/kubernetes-pgbouncer >/dev/null'
 fi
 
 step "Grafana"
@@ -170,7 +194,7 @@ check "cmake --install (DESTDIR) installs the binary and the man page" cmake_ins
 if command -v shellcheck >/dev/null 2>&1; then
   step "shell scripts"
   check "shellcheck" shellcheck -x scripts/*.sh scripts/lib/*.sh bench/*.sh .ci/run \
-    deploy/compose/initdb/10-pgpulse-role.sh
+    deploy/compose/initdb/10-pgpulse-role.sh deploy/compose/pgbouncer/entrypoint.sh
 fi
 
 # ================================================================ live checks
@@ -179,34 +203,9 @@ has_rls=false
 "$BIN" --help | grep -qE '^  rls +enabled' && has_rls=true
 echo "rls collector in this build: $has_rls"
 
-PGPULSE_TEST_PG_SETTINGS="max_connections=50" "$root/scripts/pg_test_server.sh" start "$pgdir"
-# shellcheck disable=SC1091
-. "$pgdir/env"
-pgport=$PGPULSE_TEST_PGPORT
-sql() { psql -X -q -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$pgport user=postgres dbname=${2:-postgres}" -c "$1"; }
-
-# The monitoring role, exactly as the compose stack creates it (pg_monitor, no superuser).
-POSTGRES_USER=postgres POSTGRES_DB=postgres PGPULSE_DB_PASSWORD=e2e-secret PGHOST=127.0.0.1 \
-  PGPORT=$pgport sh deploy/compose/initdb/10-pgpulse-role.sh >/dev/null
-sql "CREATE DATABASE e2e_app CONNECTION LIMIT 20" >/dev/null
-sql "CREATE ROLE e2e_app LOGIN CONNECTION LIMIT 5; CREATE ROLE e2e_bypass LOGIN BYPASSRLS;
-     CREATE TABLE e2e_locked (id int);
-     CREATE TABLE e2e_tenant_open (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL, body text);
-     CREATE TABLE e2e_tenant_protected (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL);
-     ALTER TABLE e2e_tenant_protected ENABLE ROW LEVEL SECURITY;
-     CREATE POLICY e2e_isolation ON e2e_tenant_protected
-       USING (tenant_id = current_setting('app.tenant_id', true)::bigint);
-     CREATE TABLE e2e_tenant_two_policies (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL);
-     ALTER TABLE e2e_tenant_two_policies ENABLE ROW LEVEL SECURITY;
-     CREATE POLICY e2e_read ON e2e_tenant_two_policies FOR SELECT
-       USING (tenant_id = current_setting('app.tenant_id', true)::bigint);
-     CREATE POLICY e2e_write ON e2e_tenant_two_policies FOR INSERT
-       WITH CHECK (tenant_id = current_setting('app.tenant_id', true)::bigint);
-     CREATE TABLE e2e_events (id bigserial PRIMARY KEY, status text, created_at timestamptz);
-     INSERT INTO e2e_events (status, created_at)
-       SELECT CASE WHEN g % 10 = 0 THEN 'open' ELSE 'done' END, now() FROM generate_series(1, 20000) g;
-     ANALYZE e2e_events;" >/dev/null
-echo "PostgreSQL on port $pgport: role pgpulse (pg_monitor), database e2e_app (limit 20), role e2e_app (limit 5), BYPASSRLS role, tenant tables"
+# shellcheck source=scripts/lib/deploy_servers.sh
+. scripts/lib/deploy_servers.sh
+start_servers
 check "the packaged binary (in the scratch root) runs pgpulse check against this server" \
   installed_check_ok e2e-secret "host=127.0.0.1 port=$pgport dbname=postgres user=pgpulse"
 
@@ -215,6 +214,12 @@ interval: 1s
 targets:
   - name: e2e
     dsn: host=127.0.0.1 port=$pgport dbname=postgres user=pgpulse
+  - name: e2e-standby
+    dsn: host=127.0.0.1 port=$standbyport dbname=postgres user=pgpulse
+  - name: e2e-pgbouncer
+    kind: pgbouncer
+    server: e2e
+    dsn: $PGPULSE_TEST_PGBOUNCER_ADMIN_DSN
 pools:
   - application_name: e2e-pool
     replicas: 1
@@ -227,7 +232,7 @@ pools:
 EOF
 pgpulse_port="" hook_port="" am_port="" prom_port=""   # set by launch
 pgpulse_args=(--config "$work/pgpulse.yml" --web.listen-address "127.0.0.1:@PORT@"
-              --idle-trend.window 20s)
+              --idle-trend.window 20s --collector.statements.interval 2s)
 # pgpulse_connect_failure_reason exists only while a target is down, and this one is up.
 if $has_rls; then
   pgpulse_args+=(--collector.rls.interval 2s --seq-scan.min-table-bytes 0)
@@ -287,44 +292,14 @@ launch prom_port /-/ready "$work/prometheus.log" prometheus --config.file="$work
   --storage.tsdb.path="$work/prom" --web.listen-address=127.0.0.1:@PORT@
 prom_url="http://127.0.0.1:$prom_port"
 echo "Prometheus on port $prom_port: scraping pgpulse every second, rules loaded with for: 0s"
+# shellcheck source=scripts/lib/deploy_scrape.sh
+. scripts/lib/deploy_scrape.sh
+wait_for_first_scrape
 
 # ---------------------------------------------------------------- trouble
-# open_session APP [DB] [USER]: a psql session kept open on a FIFO; send SQL with `say`, end it
-# with close_session (psql reads EOF and disconnects). This shell holds the only write end of
-# each FIFO: psql starts without the descriptors of the other sessions.
-open_session() {
-  local app=$1 db=${2:-postgres} user=${3:-postgres} fifo fd
-  fifo="$work/session.${#session_fds[@]}"
-  mkfifo "$fifo"
-  exec {fd}<>"$fifo"
-  session_fds+=("$fd")
-  (
-    for inherited in "${session_fds[@]}"; do eval "exec $inherited>&-"; done
-    exec psql -X -q "host=127.0.0.1 port=$pgport dbname=$db user=$user application_name=$app" \
-      -f "$fifo" >>"$work/sessions.log" 2>&1
-  ) &
-  pids+=($!)
-  last_fd=$fd
-}
-say() { printf '%s\n' "$2" >&"$1"; }
-close_session() { eval "exec $1>&-"; }
-
-for _ in 1 2 3; do open_session e2e-idle; say "$last_fd" "SELECT 1;"; done
-open_session e2e-holder
-say "$last_fd" "BEGIN; LOCK TABLE e2e_locked IN ACCESS EXCLUSIVE MODE;"
-sleep 0.5
-open_session e2e-waiter
-say "$last_fd" "SELECT count(*) FROM e2e_locked;"
-blocked_since=$SECONDS
-open_session e2e-report
-say "$last_fd" "SELECT pg_sleep(600);"
-pool_fds=()
-for _ in 1 2 3; do open_session e2e-pool; say "$last_fd" "SELECT 1;"; pool_fds+=("$last_fd"); done
-for _ in 1 2 3 4 5; do open_session e2e-role e2e_app e2e_app; say "$last_fd" "SELECT 1;"; done
-open_session e2e-scan
-say "$last_fd" "SELECT count(*) FROM e2e_events WHERE status = 'open' \\watch 0.5"
-echo "sessions: 3 idle, 1 idle in transaction holding an exclusive lock, 1 waiting on it, 1 long query,"
-echo "          3 in pool e2e-pool (budget 2), 5 of role e2e_app (limit 5), 1 seq-scanning e2e_events"
+# shellcheck source=scripts/lib/deploy_sessions.sh
+. scripts/lib/deploy_sessions.sh
+start_trouble
 
 check "the Dockerfile's HEALTHCHECK command against the running pgpulse" \
   env PGPULSE_WEB_LISTEN_ADDRESS="127.0.0.1:$pgpulse_port" bash -c "$("${CHECKS[@]}" healthcheck-cmd)"
@@ -334,6 +309,8 @@ runbook_sql_ok() {
     -f "$work/runbook.sql" >/dev/null
 }
 check "the runbook's read-only SQL runs against PostgreSQL 15" runbook_sql_ok
+
+provoke_deadlock
 
 echo "leaking: one more idle connection of e2e-leaky per second, 24 in all"
 for _ in $(seq 1 24); do open_session e2e-leaky; say "$last_fd" "SELECT 1;"; sleep 1; done
@@ -346,9 +323,8 @@ sleep 5
 # ---------------------------------------------------------------- expressions
 step "every PromQL expression of the rules and the dashboard, through Prometheus' HTTP API"
 check "each expression parses and each of its selectors returns data" \
-  env E2E_OPTIONAL_SELECTORS="$optional" "${CHECKS[@]}" evaluate "$prom_url" e2e $((SECONDS - started + 5))
-# shellcheck source=scripts/lib/deploy_scrape.sh
-. scripts/lib/deploy_scrape.sh
+  env E2E_OPTIONAL_SELECTORS="$optional" "${CHECKS[@]}" evaluate "$prom_url" 'e2e|e2e-standby|e2e-pgbouncer' \
+  $((SECONDS - started + 5))
 check "/metrics as text, gzip, OpenMetrics and both: promtool and the OpenMetrics parser" formats_ok
 check "Prometheus scraped OpenMetrics, gzip-compressed (its own Accept), and parsed it" \
   scraped_ok pgpulse-negotiated "$work/scrapes-pass.jsonl" "application/openmetrics-text; version=1.0.0" gzip
@@ -366,12 +342,19 @@ echo "pgpulse exposed $("${CHECKS[@]}" value "$prom_url" 'count({job="pgpulse",t
 # ---------------------------------------------------------------- alerts
 step "alerts through Prometheus and Alertmanager"
 expected=(PostgresPoolBudgetExceeded PostgresConnectionsNearLimit PostgresRoleOrDatabaseConnectionsNearLimit
-          PostgresIdleConnectionLeak PostgresConnectionExhaustionForecast PostgresQueriesBlocked)
+          PostgresIdleConnectionLeak PostgresConnectionExhaustionForecast PostgresQueriesBlocked
+          PostgresDeadlocks PostgresAutovacuumBehind PostgresSlowStatement
+          PgBouncerServerBudgetOverSlots PgBouncerClientsWaiting PgBouncerPoolSaturated)
 $has_rls && expected+=(PostgresRLSDisabledOnTenantTable PostgresRLSPolicyRemoved PostgresRLSBypassRole
                        PostgresSeqScanHeavyTable)
 never=(PostgresDown PgpulseDown PgpulseCollectorFailing PgpulseConfigReloadFailed PostgresConnectionsExhausted
        PostgresPoolOvercommitted PostgresIdleInTransactionStuck PostgresLongRunningQuery
-       PostgresLongRunningTransaction PgpulseMonitoringRoleSuperuser)
+       PostgresLongRunningTransaction PgpulseMonitoringRoleSuperuser PostgresXidWraparound
+       PostgresXminHorizonHeldBack PostgresReplicationLag PostgresStandbyNotStreaming
+       PostgresReplicationSlotRetainingWal PostgresArchiverFailing PostgresRestarted
+       PostgresSettingsPendingRestart PostgresTempFileSpill PostgresRequestedCheckpoints
+       PostgresHighRollbackRatio PostgresStatementLatencyRegression PostgresStatementsEvicting
+       PgBouncerDown PgBouncerClientConnectionsNearLimit)
 alerts_ok() {
   local fired name bad=0
   fired=" $("${CHECKS[@]}" fired "$prom_url" $((SECONDS - started + 5))) "

@@ -17,11 +17,12 @@ which=${1:-all}
 
 # Integration tests that exercise concurrency: the HTTP server's threads, the collector threads
 # publishing while scrapes read, reloads and shutdown interrupting queries.
-TSAN_TESTS=${TSAN_TESTS:-"http abuse|security - TLS|security - a renewed|faults -|pgpulse connects|held client|dead database|SIGTERM|SIGHUP|one target|pg_sleep|LOCK TABLE|RLS statuses|hostile"}
+TSAN_TESTS=${TSAN_TESTS:-"http abuse|security - TLS|security - a renewed|faults -|pgpulse connects|held client|dead database|SIGTERM|SIGHUP|one target|pg_sleep|LOCK TABLE|RLS statuses|hostile|pgbouncer target|PgBouncer killed"}
 
 reports=$(mktemp -d /tmp/pgpulse-sanitizer-reports.XXXXXX)
 pgdir=$(mktemp -d /tmp/pgpulse-sanitizer-pg.XXXXXX)
 cleanup() {
+  "$root/scripts/pgbouncer_test_server.sh" stop "$pgdir/pgbouncer" >/dev/null 2>&1 || true
   "$root/scripts/pg_test_server.sh" stop "$pgdir" >/dev/null 2>&1 || true
   rm -rf "$pgdir"
 }
@@ -55,6 +56,12 @@ start_postgres() {
   fi
   # shellcheck disable=SC1091
   . "$pgdir/env"
+  # The pgbouncer targets' tests need a PgBouncer in front of it (installed by scripts/test.sh).
+  if [ -x /usr/sbin/pgbouncer ]; then
+    scripts/pgbouncer_test_server.sh start "$pgdir/pgbouncer"
+    # shellcheck disable=SC1091
+    . "$pgdir/pgbouncer/env"
+  fi
 }
 
 run_asan() {

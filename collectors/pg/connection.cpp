@@ -209,6 +209,14 @@ int Result::column_index(const char* name) const {
   return index;
 }
 
+int Result::columns() const {
+  return PQnfields(result_.get());
+}
+std::string Result::column_name(int column) const {
+  const char* name = PQfname(result_.get(), column);
+  return name ? name : "";
+}
+
 Connection::Connection(pg_conn* conn, Millis statement_timeout)
     : conn_(conn, PQfinish), query_deadline_(statement_timeout + Millis{1000}) {}
 
@@ -235,12 +243,15 @@ Connection Connection::open(const ConnectOptions& options, const Interrupter& in
   // before it reads its catalogs, so a backend whose startup waits on a locked pg_class (VACUUM
   // FULL or REINDEX of it) gives up after lock_timeout instead of holding a connection slot
   // until the lock goes, long after pgpulse stopped waiting for it.
-  std::string startup = dsn_startup_options(options.dsn);
-  startup += (startup.empty() ? "" : " ") + std::string("-c lock_timeout=") +
-             std::to_string(options.lock_timeout.count()) +
-             " -c statement_timeout=" + std::to_string(options.statement_timeout.count());
-  keys.push_back("options");
-  values.push_back(startup.c_str());
+  std::string startup;
+  if (options.session_settings) {
+    startup = dsn_startup_options(options.dsn);
+    startup += (startup.empty() ? "" : " ") + std::string("-c lock_timeout=") +
+               std::to_string(options.lock_timeout.count()) +
+               " -c statement_timeout=" + std::to_string(options.statement_timeout.count());
+    keys.push_back("options");
+    values.push_back(startup.c_str());
+  }
   keys.push_back(nullptr);
   values.push_back(nullptr);
 
@@ -266,7 +277,9 @@ Connection Connection::open(const ConnectOptions& options, const Interrupter& in
     state = PQconnectPoll(raw);
   }
   PQsetnonblocking(raw, 1);
+  // PgBouncer's console reports its own version ("1.18.0/bouncer"): 11800 here.
   connection.server_version_ = PQserverVersion(raw);
+  if (!options.session_settings) return connection;
   // Session guards: a monitor never writes, never waits long on a lock, never runs long.
   // jit=off because JIT compile time dwarfs these small catalog queries; no parallel workers,
   // which the rls catalog query gets at 10,000 tables: two more processes on the server.

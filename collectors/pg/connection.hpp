@@ -39,6 +39,11 @@ struct ConnectOptions {
   Millis connect_timeout{5000};
   Millis statement_timeout{5000};
   Millis lock_timeout{1000};
+  // PostgreSQL's session guards: lock_timeout and statement_timeout in the startup packet, then
+  // SET statements. PgBouncer's admin console refuses both (an unknown startup parameter, and a
+  // SET it does not know), so a pgbouncer target connects with false: the client-side deadline
+  // (statement_timeout + 1 s) and the non-blocking poll() still bound every wait.
+  bool session_settings = true;
 };
 
 class Result {
@@ -51,6 +56,8 @@ class Result {
   long long integer(int row, int column, long long if_null = 0) const;
   bool boolean(int row, int column) const;   // "t"
   int column_index(const char* name) const;  // throws Error when the column is missing
+  int columns() const;
+  std::string column_name(int column) const;
 
  private:
   std::shared_ptr<pg_result> result_;
@@ -58,7 +65,8 @@ class Result {
 
 class Connection {
  public:
-  // Connects, then makes the session read-only with statement_timeout and lock_timeout set.
+  // Connects, then (with session_settings) makes the session read-only with statement_timeout
+  // and lock_timeout set.
   static Connection open(const ConnectOptions& options, const Interrupter& interrupter);
 
   // Runs one statement and returns its rows. The deadline is statement_timeout plus a margin;

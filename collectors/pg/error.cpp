@@ -41,13 +41,16 @@ ErrorKind classify_connect_message(std::string_view message) {
   if (contains_any(message, {"too many connections for role"})) {
     return ErrorKind::RoleConnectionLimit;
   }
-  if (contains_any(message, {"too many clients", "remaining connection slots are reserved",
-                             "too many connections for"})) {
+  // PgBouncer's own refusals (src/client.c) are classified as the server's.
+  if (contains_any(message,
+                   {"too many clients", "remaining connection slots are reserved",
+                    "too many connections for", "no more connections allowed (max_client_conn)"})) {
     return ErrorKind::TooManyConnections;
   }
   if (contains_any(message, {"password authentication failed", "authentication failed",
                              "no pg_hba.conf entry", "password is required", "no password supplied",
-                             "role \"", "pg_hba.conf rejects"})) {
+                             "role \"", "pg_hba.conf rejects", "FATAL:  no such user",
+                             "FATAL:  not allowed", "FATAL:  login rejected"})) {
     return ErrorKind::AuthFailed;
   }
   // "canceling statement due to lock timeout": the startup waited on a catalog lock (VACUUM FULL

@@ -6,11 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/details/trace.hpp"
+
 namespace pgpulse::core {
 
 struct BlockingNode {
   int pid = 0;
   std::string datname, usename, application_name, state, backend_type, query;
+  TraceContext trace;  // from a sqlcommenter comment in the query text; fields "" without one
   std::vector<BlockingNode> waiting;
 };
 
@@ -34,7 +37,8 @@ inline void to_json(nlohmann::json& out, const BlockingNode& node) {
   out = {{"pid", node.pid},         {"datname", node.datname},
          {"usename", node.usename}, {"application_name", node.application_name},
          {"state", node.state},     {"backend_type", node.backend_type},
-         {"query", node.query},     {"waiting", node.waiting}};
+         {"query", node.query},     {"trace", node.trace},
+         {"waiting", node.waiting}};
 }
 
 inline void from_json(const nlohmann::json& in, BlockingNode& node) {
@@ -45,6 +49,7 @@ inline void from_json(const nlohmann::json& in, BlockingNode& node) {
   in.at("state").get_to(node.state);
   in.at("backend_type").get_to(node.backend_type);
   in.at("query").get_to(node.query);
+  in.at("trace").get_to(node.trace);
   in.at("waiting").get_to(node.waiting);
 }
 

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/details/trace.hpp"
+
 namespace pgpulse::core {
 
 struct Offender {
@@ -15,6 +17,7 @@ struct Offender {
   double query_seconds = 0;        // active queries only, else 0
   double transaction_seconds = 0;  // 0 outside a transaction
   std::vector<int> blocked_by;
+  TraceContext trace;  // from a sqlcommenter comment in the query text; fields "" without one
 };
 
 struct LongQueriesDetails {
@@ -27,7 +30,7 @@ struct LongQueriesDetails {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Offender, pid, datname, usename, application_name, state,
                                    wait_event_type, wait_event, query, query_seconds,
-                                   transaction_seconds, blocked_by)
+                                   transaction_seconds, blocked_by, trace)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LongQueriesDetails, longest_query_seconds,
                                    longest_transaction_seconds, thresholds_seconds, over_threshold,
                                    offenders)

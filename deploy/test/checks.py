@@ -4,7 +4,12 @@
     checks.py rules             alerts.yml: required alerts, labels, annotations, runbook anchors
     checks.py rule-tests        alerts_test.yml: every alert fires somewhere and stays silent somewhere
     checks.py compose FILE      the docker-compose sidecar stack (after `docker-compose config -q`)
+    checks.py compose-pgbouncer BASE OVERRIDE
+                                the optional PgBouncer override of that stack
     checks.py kubernetes DIR    the Kubernetes manifests (sidecar, Service, ServiceMonitor, rule)
+    checks.py kubernetes-pgbouncer DIR OUT
+                                the optional PgBouncer overlay, patched onto the base; writes the
+                                sidecar's pgpulse.yml to OUT
     checks.py dashboard         the Grafana dashboard and its provisioning
     checks.py dockerfile BIN    the Dockerfile, and its runtime packages against BIN's libraries
     checks.py healthcheck-cmd   print the Dockerfile's HEALTHCHECK command (run by the caller)
@@ -68,6 +73,16 @@ REQUIRED_ALERTS = {
     "PostgresRLSPolicyRemoved": None,
     "PostgresRLSBypassRole": None,
     "PostgresSeqScanHeavyTable": {"info", "warning"},
+    # issue 15
+    "PostgresSlowStatement": {"warning"},
+    "PostgresStatementLatencyRegression": None,
+    "PostgresStatementsEvicting": None,
+    # issue 16: PgBouncer targets
+    "PgBouncerDown": {"critical"},
+    "PgBouncerClientsWaiting": {"warning"},
+    "PgBouncerPoolSaturated": None,
+    "PgBouncerClientConnectionsNearLimit": None,
+    "PgBouncerServerBudgetOverSlots": None,
 }
 
 problems = []
@@ -248,6 +263,56 @@ def check_compose(path):
     finish("docker-compose stack")
 
 
+def check_compose_pgbouncer(base_path, override_path):
+    """The optional PgBouncer stack: the override adds PgBouncer in postgres' network namespace
+    and points pgpulse at a config that watches both, linked by server:."""
+    override = load_yaml(override_path)
+    services = override.get("services", {})
+    bouncer = services.get("pgbouncer", {})
+    if bouncer.get("network_mode") != "service:postgres":
+        problem("pgbouncer must share postgres' network namespace (network_mode: service:postgres)")
+    base = os.path.dirname(os.path.abspath(override_path))
+    context = os.path.join(base, bouncer.get("build", {}).get("context", "."))
+    if not os.path.exists(os.path.join(context, "Dockerfile")):
+        problem("pgbouncer's build context has no Dockerfile")
+    ini_mounts = [str(v) for v in bouncer.get("volumes", []) if "pgbouncer.ini" in str(v)]
+    if not ini_mounts:
+        problem("pgbouncer does not mount its pgbouncer.ini")
+    else:
+        ini = open(os.path.join(base, ini_mounts[0].split(":")[0])).read()
+        if not re.search(r"^stats_users\s*=\s*pgpulse\b", ini, re.M):
+            problem("pgbouncer.ini must list pgpulse in stats_users")
+        if not re.search(r"^listen_port\s*=\s*6432\b", ini, re.M):
+            problem("pgbouncer.ini must listen on 6432")
+    pgpulse = services.get("pgpulse", {})
+    env = pgpulse.get("environment", {})
+    if env.get("PGPULSE_DSN", None) != "":
+        problem("the override must blank PGPULSE_DSN so the config file's targets apply")
+    config_path = env.get("PGPULSE_CONFIG", "")
+    mounted = [str(v).split(":") for v in pgpulse.get("volumes", [])]
+    sources = [m[0] for m in mounted if len(m) > 1 and m[1] == config_path]
+    if not sources:
+        problem(f"PGPULSE_CONFIG {config_path} is not mounted into pgpulse")
+    else:
+        config = load_yaml(os.path.join(base, sources[0]))
+        targets = {t["name"]: t for t in config.get("targets", [])}
+        bouncers = [t for t in targets.values() if t.get("kind") == "pgbouncer"]
+        if not bouncers:
+            problem("pgpulse's config watches no pgbouncer target")
+        for t in bouncers:
+            server = targets.get(t.get("server", ""), {})
+            if not server or server.get("kind", "postgres") != "postgres":
+                problem(f"pgbouncer target {t['name']} does not name a postgres target in server:")
+            if "port=6432" not in t.get("dsn", "") or "dbname=pgbouncer" not in t.get("dsn", ""):
+                problem(f"pgbouncer target {t['name']} must connect to the console on port 6432")
+    base_ports = load_yaml(base_path)["services"]["postgres"].get("ports", [])
+    if any("6432" in str(p) for p in base_ports):
+        problem("the base stack must not publish PgBouncer's port: it is optional")
+    print("    pgbouncer in postgres' network namespace, stats_users pgpulse, pgpulse watching "
+          "the server and the PgBouncer linked by server:")
+    finish("docker-compose PgBouncer override")
+
+
 # ---------------------------------------------------------------- kubernetes
 def check_kubernetes(directory):
     kustomization = load_yaml(os.path.join(directory, "kustomization.yaml"))
@@ -335,6 +400,76 @@ def check_kubernetes(directory):
     finish("kubernetes manifests")
 
 
+def _json_pointer(doc, path):
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.lstrip("/").split("/")]
+    for part in parts[:-1]:
+        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
+    return doc, (int(parts[-1]) if isinstance(doc, list) else parts[-1])
+
+
+def check_kubernetes_pgbouncer(directory, out):
+    """The optional PgBouncer overlay, without kubectl: its resources, and its JSON 6902 patches
+    (test and replace) applied to the base as kustomize would; writes the sidecar's patched
+    pgpulse.yml to OUT for `pgpulse --check-config`."""
+    kustomization = load_yaml(os.path.join(directory, "kustomization.yaml"))
+    docs = []
+    for resource in kustomization["resources"]:
+        path = os.path.normpath(os.path.join(directory, resource))
+        if os.path.isdir(path):
+            base = load_yaml(os.path.join(path, "kustomization.yaml"))
+            files = [os.path.join(path, r) for r in base["resources"]]
+        else:
+            files = [path]
+        for f in files:
+            with open(f) as stream:
+                docs += [d for d in yaml.safe_load_all(stream) if d]
+    for entry in kustomization.get("patches", []):
+        target = entry["target"]
+        matches = [d for d in docs if d["kind"] == target["kind"]
+                   and d["metadata"]["name"] == target["name"]]
+        if len(matches) != 1:
+            problem(f"patch target {target} matches {len(matches)} resources")
+            continue
+        for op in yaml.safe_load(entry["patch"]):
+            parent, key = _json_pointer(matches[0], op["path"])
+            if op["op"] == "test":
+                if parent[key] != op["value"]:
+                    problem(f"patch test failed: {op['path']} is {parent[key]!r}, not {op['value']!r}")
+            elif op["op"] == "replace":
+                parent[key] = op["value"]
+            else:
+                problem(f"patch op {op['op']} is not checked here")
+    by = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    deployment = by.get(("Deployment", "pgbouncer"))
+    service = by.get(("Service", "pgbouncer"))
+    ini = by.get(("ConfigMap", "pgbouncer-config"), {}).get("data", {}).get("pgbouncer.ini", "")
+    if not deployment or not service:
+        problem("no pgbouncer Deployment and Service")
+    elif service["spec"]["ports"][0]["port"] != 6432:
+        problem("the pgbouncer Service must expose 6432")
+    if not re.search(r"^stats_users\s*=\s*pgpulse\b", ini, re.M):
+        problem("pgbouncer.ini must list pgpulse in stats_users")
+    pod = by[("StatefulSet", "postgres")]["spec"]["template"]["spec"]
+    containers = {c["name"]: c for c in pod["containers"]}
+    if set(containers) != {"postgres", "pgpulse"}:
+        problem("the database pod must still hold only postgres and the pgpulse sidecar")
+    env = {e["name"]: e.get("value") for e in containers["pgpulse"]["env"]}
+    for name in ("PGPULSE_DSN", "PGPULSE_PASSWORD_FILE", "PGPULSE_TARGET_NAME"):
+        if env.get(name) != "":
+            problem(f"the sidecar's {name} must be blanked so the config file's targets apply")
+    config = by[("ConfigMap", "pgpulse-config")]["data"]["pgpulse.yml"]
+    targets = {t["name"]: t for t in yaml.safe_load(config).get("targets", [])}
+    bouncers = [t for t in targets.values() if t.get("kind") == "pgbouncer"]
+    if not bouncers or any(targets.get(b.get("server"), {}).get("kind", "postgres") != "postgres"
+                           or b.get("server") not in targets for b in bouncers):
+        problem("the sidecar's config must watch a pgbouncer target linked to a postgres target")
+    with open(out, "w") as f:
+        f.write(config)
+    print("    base + pgbouncer Deployment, Service and ini; the sidecar's environment gives way to "
+          f"its config's targets: {', '.join(sorted(targets))}")
+    finish("kubernetes PgBouncer overlay")
+
+
 # ---------------------------------------------------------------- dashboard
 def dashboard_panels(dashboard):
     for panel in dashboard["panels"]:
@@ -388,7 +523,8 @@ def check_dashboard():
             if t.get("datasource", {}).get("uid") != "${datasource}":
                 problem(f"panel {title!r}: query does not use the $datasource variable")
     for topic in ("saturation", "forecast", "state", "application", "idle", "leak", "queries",
-                  "transaction", "blocking", "pool", "row-level security", "collector health"):
+                  "transaction", "blocking", "statements", "pool", "row-level security",
+                  "collector health", "pgbouncer"):
         if not any(topic in row for row in covered):
             problem(f"no row about {topic}")
     provisioning = os.path.join(ROOT, "deploy/grafana/provisioning")
@@ -777,6 +913,10 @@ def main():
         check_rule_tests()
     elif command == "compose":
         check_compose(args[0])
+    elif command == "compose-pgbouncer":
+        check_compose_pgbouncer(args[0], args[1])
+    elif command == "kubernetes-pgbouncer":
+        check_kubernetes_pgbouncer(args[0], args[1])
     elif command == "kubernetes":
         check_kubernetes(args[0])
     elif command == "dashboard":

@@ -47,3 +47,13 @@ scraped_ok() {
   echo "Prometheus job $1: up $up, $samples samples in the last scrape"
   [ "$up" = 1 ] && [ "${samples%.*}" -gt 100 ] 2>/dev/null
 }
+
+# Ready is not scraping: Prometheus applies its targets up to 5 s later. The counters the trouble
+# moves (deadlocks) need a sample from before it, or increase() sees no change.
+prom_has_deadlock_counter() {
+  [ "$("${CHECKS[@]}" value "$prom_url" 'count(pgpulse_database_deadlocks_total{target="e2e"})')" != none ]
+}
+wait_for_first_scrape() {
+  wait_for 30 "Prometheus' first scrape of pgpulse" prom_has_deadlock_counter ||
+    { echo "Prometheus never scraped pgpulse" >&2; return 1; }
+}

@@ -83,7 +83,8 @@ TEST_CASE("the JSON endpoints have the shapes docs/endpoints.md documents", "[en
 
   PgpulseProcess pgpulse({"--dsn", TestDatabase::dsn(), "--target-name", "main", "--interval",
                           "500ms", "--collector.rls.interval", "1s", "--seq-scan.min-table-bytes",
-                          "0", "--rls.databases.include", "postgres", "--rls.scope", "all"});
+                          "0", "--rls.databases.include", "postgres", "--rls.scope", "all",
+                          "--collector.statements.interval", "1s", "--statements.top-n", "2"});
   Session holder(TestDatabase::dsn("application_name=it-ep-holder"));
   holder.exec("BEGIN");
   holder.exec("LOCK TABLE it_ep_orders IN ACCESS EXCLUSIVE MODE");
@@ -97,17 +98,26 @@ TEST_CASE("the JSON endpoints have the shapes docs/endpoints.md documents", "[en
       },
       15s));
   admin.exec("DROP POLICY temporary ON it_ep_users");
-  json activity, tables;
+  json activity, tables, statements;
+  // The statement with the most time reads blocks (a hit ratio) and "other" has the rest.
+  Session worker(TestDatabase::dsn("application_name=it-ep-worker"));
   bool ready = eventually(
       [&] {
+        worker.exec("SELECT count(*) FROM it_ep_events, pg_sleep(0.05)");
         activity = get_json(pgpulse, "/activity");
         tables = get_json(pgpulse, "/tables");
+        statements = get_json(pgpulse, "/statements");
+        const auto& s = statements["targets"][0]["statements"];
         const auto& target = activity["targets"][0];
+        // The waiter's snapshot holds the horizon back: a backend holder on /activity.
         return target["locks"].is_object() && target["locks"]["blocked"] == 1 &&
+               target["horizon"].is_object() && !target["horizon"]["holders"].empty() &&
                !target["long_queries"]["offenders"].empty() && tables["targets"][0].is_object() &&
                !tables["targets"][0].value("seq_scan_heavy", json::array()).empty() &&
                !tables["targets"][0].value("unprotected_tenant_tables", json::array()).empty() &&
-               !tables["targets"][0].value("recent_policy_changes", json::array()).empty();
+               !tables["targets"][0].value("recent_policy_changes", json::array()).empty() &&
+               s.is_object() && !s["top"].empty() && s["top"][0]["hit_ratio"].is_number() &&
+               s["other"]["hit_ratio"].is_number();
       },
       15s, 200ms);
   auto diagnose = get_json(pgpulse, "/diagnose");
@@ -115,6 +125,7 @@ TEST_CASE("the JSON endpoints have the shapes docs/endpoints.md documents", "[en
   REQUIRE(ready);
   same_shape(documented_shape("/activity"), activity, "/activity");
   same_shape(documented_shape("/tables"), tables, "/tables");
+  same_shape(documented_shape("/statements"), statements, "/statements");
   same_shape(documented_shape("/diagnose"), diagnose, "/diagnose");
   admin.exec("DROP TABLE it_ep_orders, it_ep_events, it_ep_users");
 }

@@ -194,6 +194,42 @@ TEST_CASE("lock blocking: one root holding two waiters") {
   CHECK(summary.details.blocking_tree[0].waiting.size() == 2);
 }
 
+TEST_CASE("offenders and lock holders carry their sqlcommenter trace, linked, text normalised") {
+  const std::string comment =
+      "/*route='%2Fapi%2Fx',traceparent='00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'*"
+      "/";
+  auto holder = row(10, "migrate", "idle in transaction", 120);
+  holder.query = "UPDATE orders SET paid = true WHERE id = 7 " + comment;
+  auto waiter = row(11, "web", "active", 30);
+  waiter.wait_event_type = "Lock";
+  waiter.blocked_by = {10};
+  waiter.query = "SELECT 1 /*route='/y',traceparent='broken'*/";
+  auto sample = sample_of({holder, waiter});
+  pgpulse::config::ActivityConfig options;
+  const std::string url = "http://jaeger/trace/{trace_id}";
+  auto queries = summarize_long_queries(sample, options, 50, url);
+  REQUIRE(queries.top.size() == 2);
+  const auto& o = queries.top[0];
+  CHECK(o.pid == 10);
+  CHECK(o.trace.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(o.trace.route == "/api/x");
+  CHECK(o.trace.url == "http://jaeger/trace/4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(o.query == "UPDATE orders SET paid = true WHERE id = ? /* ? */");
+  CHECK(queries.top[1].trace.trace_id.empty());  // an invalid traceparent: no id ...
+  CHECK(queries.top[1].trace.route == "/y");     // ... the route stays
+  auto locks = summarize_locks(sample, {}, 50, 100, url);
+  REQUIRE(locks.details.blocking_tree.size() == 1);
+  const auto& root = locks.details.blocking_tree[0];
+  CHECK(root.trace.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(root.trace.url == "http://jaeger/trace/4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(root.query == "UPDATE orders SET paid = true WHERE id = ? /* ? */");
+  CHECK(root.waiting.at(0).trace.route == "/y");
+  // Without a template: the ids, no link.
+  CHECK(summarize_long_queries(sample, options, 50).top[0].trace.url.empty());
+  nlohmann::json json = locks.details;
+  CHECK(json["blocking_tree"][0]["trace"]["route"] == "/api/x");
+}
+
 TEST_CASE("without waitstart (PostgreSQL 13) the wait is measured from state_change") {
   auto holder = row(10, "migrate", "idle in transaction", 120);
   auto waiter = row(11, "web", "active", 30);

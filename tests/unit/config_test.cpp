@@ -262,7 +262,7 @@ TEST_CASE("all errors are reported at once - with lines") {
   CHECK(load({"--config", typo_field}).error_text() ==
         typo_field + ":2: key \"targets.dsn\": every target needs a dsn\n" + typo_field +
             ":3: key \"targets.dns\": unknown key in a target (expected name, kind, dsn, "
-            "password_file)\n");
+            "password_file, server)\n");
   CHECK(text.find(targets + ":8: key \"targets.dsn\": invalid DSN: unterminated quoted value for "
                             "keyword \"host\"") != std::string::npos);
   CHECK(text.find(targets + ":4: key \"targets.name\": duplicate target name \"a\"") !=
@@ -361,4 +361,49 @@ TEST_CASE("a config file that names no target is an error naming the file, whate
   CHECK(load({"--config", listed}).ok());
   auto flags_name_it = write_temp("settings-only.yml", "interval: 5s\n");
   CHECK(load({"--config", flags_name_it, "--dsn", "host=a"}).ok());
+}
+
+TEST_CASE("statements thresholds from flags and the file") {
+  auto defaults = load({});
+  REQUIRE(defaults.ok());
+  CHECK(defaults.config.statements.top_n == 20);
+  CHECK(defaults.config.statements.slow_mean == Millis{1000});
+  auto result =
+      load({"--statements.top-n", "5", "--statements.slow-mean", "250ms",
+            "--statements.chatty-calls-per-second", "20", "--statements.chatty-max-mean", "2ms",
+            "--statements.large-result-rows", "500", "--statements.text-max-length", "80"});
+  REQUIRE(result.error_text() == "");
+  const auto& s = result.config.statements;
+  CHECK(s.top_n == 5);
+  CHECK(s.slow_mean == Millis{250});
+  CHECK(s.chatty_calls_per_second == 20);
+  CHECK(s.chatty_max_mean == Millis{2});
+  CHECK(s.large_result_rows == 500);
+  CHECK(s.text_max_length == 80);
+  auto path =
+      write_temp("statements.yml", "dsn: host=db\nstatements:\n  top_n: 7\n  slow_mean: 2s\n");
+  auto file = load({"--config", path});
+  REQUIRE(file.error_text() == "");
+  CHECK(file.config.statements.top_n == 7);
+  CHECK(file.config.statements.slow_mean == Millis{2000});
+  CHECK_THAT(load({"--statements.top-n", "0"}).error_text(), Catch::Contains("out of range"));
+}
+
+TEST_CASE("tracing.url_template: an http(s) URL with {trace_id}, from flags and the file") {
+  CHECK(load({}).config.tracing.url_template.empty());
+  auto result = load({"--tracing.url-template", "http://jaeger:16686/trace/{trace_id}"});
+  REQUIRE(result.error_text() == "");
+  CHECK(result.config.tracing.url_template == "http://jaeger:16686/trace/{trace_id}");
+  auto path = write_temp("tracing.yml",
+                         "dsn: host=db\ntracing:\n"
+                         "  url_template: https://tempo/explore?trace={trace_id}&span={span_id}\n");
+  auto file = load({"--config", path});
+  REQUIRE(file.error_text() == "");
+  CHECK(file.config.tracing.url_template ==
+        "https://tempo/explore?trace={trace_id}&span={span_id}");
+  CHECK(load({"--tracing.url-template", "javascript:alert(1)//{trace_id}"}).error_text() ==
+        "flag --tracing.url-template: key \"tracing.url_template\": expected an http:// or "
+        "https:// URL\n");
+  CHECK_THAT(load({"--tracing.url-template", "http://jaeger/trace/"}).error_text(),
+             Catch::Contains("expected {trace_id} in the template"));
 }

@@ -7,11 +7,17 @@
 
 #include "analysis/diagnosis.hpp"
 #include "collectors/connections.hpp"
+#include "collectors/database_stats.hpp"
+#include "collectors/horizon.hpp"
 #include "collectors/idle_trend.hpp"
 #include "collectors/locks.hpp"
 #include "collectors/long_queries.hpp"
 #include "collectors/pools.hpp"
+#include "collectors/replication.hpp"
 #include "collectors/rls_report.hpp"
+#include "collectors/settings.hpp"
+#include "collectors/standby.hpp"
+#include "collectors/statements.hpp"
 #include "exporter/status_page.hpp"
 
 using namespace pgpulse::analysis;
@@ -45,6 +51,11 @@ struct Fixture {
   LocksDetails locks;
   std::optional<PoolsDetails> pools;
   RlsDetails rls;
+  DatabaseDetails database;
+  HorizonDetails horizon;
+  ReplicationDetails replication;
+  std::optional<StandbyDetails> standby;  // set: the target is a standby (no replication)
+  std::optional<StatementsDetails> statements;
 
   DiagnosisInput input() const {
     DiagnosisInput in;
@@ -56,6 +67,14 @@ struct Fixture {
     in.target.add("locks", locks);
     if (pools) in.target.add("pools", *pools);
     in.target.add("rls", rls);
+    in.target.add("database", database);
+    in.target.add("horizon", horizon);
+    if (standby) {
+      in.target.add("standby", *standby);
+    } else {
+      in.target.add("replication", replication);
+    }
+    if (statements) in.target.add("statements", *statements);
     return in;
   }
 };
@@ -92,6 +111,12 @@ Fixture healthy() {
   scan.databases.push_back(app);
   auto output = collectors::rls_report(scan, pgpulse::config::RlsConfig{}, 50);
   f.rls = *details_as<RlsDetails>(output.details.get());
+  collectors::DatabaseRow app_db;
+  app_db.datname = "app";
+  app_db.xid_age = 20'000'000;
+  f.database = collectors::database_details({app_db});
+  f.horizon = collectors::summarize_horizon(sample, {});
+  f.replication = collectors::replication_details({});
   return f;
 }
 
@@ -115,9 +140,17 @@ TEST_CASE("a healthy target passes every runbook step in order") {
   std::vector<std::string> order;
   for (const auto& s : report.steps) order.push_back(s.id);
   CHECK(order == std::vector<std::string>{"health", "connectivity", "connections", "idle",
-                                          "queries_and_locks", "pools", "rls", "monitoring"});
+                                          "queries_and_locks", "statements", "pools", "rls",
+                                          "replication", "wraparound", "horizon",
+                                          "monitoring"});
   CHECK(step(report, "rls").finding ==
         "RLS is in force on every tenant table judged in the 1 database(s) scanned");
+  CHECK(step(report, "wraparound").finding ==
+        "oldest database app: 20.0M transactions since it was last frozen, 0.93% of the way to "
+        "wraparound");
+  CHECK(step(report, "horizon").finding ==
+        "nothing holds it back: VACUUM can remove every dead row");
+  CHECK(step(report, "replication").finding == "0 standby(s), 0 slot(s)");
   CHECK(step(report, "connections").finding ==
         "10 of 97 usable slots in use (saturation 0.10); by application: web 9; by role: app 9");
   CHECK(exit_code_for({report}) == 0);
@@ -218,6 +251,136 @@ TEST_CASE("long queries and locks are judged as the shipped alert rules judge th
   CHECK(step(diagnose(locks), "queries_and_locks").severity == Severity::Critical);
 }
 
+namespace {
+
+// Two reads of made-up pg_stat_statements rows 30 s apart, through the collector's functions.
+StatementsDetails statements_of(std::vector<collectors::StatementRow> after,
+                                std::optional<double> dealloc = 0.0) {
+  collectors::StatementsScan before_scan, after_scan;
+  before_scan.server_now = kNow - 30;
+  after_scan.server_now = kNow;
+  before_scan.dealloc = 0.0;
+  after_scan.dealloc = dealloc;
+  after_scan.max = 5000;
+  after_scan.tracked = 4990;
+  for (auto row : after) {
+    after_scan.rows.push_back(row);
+    row.counters = {};
+    before_scan.rows.push_back(row);
+  }
+  collectors::StatementTracker tracker;
+  tracker.update(before_scan, 20);
+  auto interval = tracker.update(after_scan, 20);
+  collectors::StatementTexts texts;
+  for (const auto& row : after) {
+    texts[row.key] = {"app", "web", "SELECT * FROM t" + std::to_string(row.key.queryid)};
+  }
+  return collectors::statement_details(after_scan, interval, texts, {});
+}
+
+collectors::StatementRow statement(std::int64_t queryid, double calls, double seconds,
+                                   double rows = 0) {
+  collectors::StatementRow r;
+  r.key = {10, 5, queryid};
+  r.counters.calls = calls;
+  r.counters.seconds = seconds;
+  r.counters.rows = rows;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("statements: slow and large results warn, batch candidates and evictions are said") {
+  auto input = healthy();
+  auto s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Skipped);
+  CHECK(s.finding == "the statements collector is disabled");
+  CollectorHealth c;
+  c.name = "statements";
+  c.applicable = false;
+  c.not_applicable_reason = "pg_stat_statements is not installed in database \"app\"";
+  input.health.collectors.push_back(c);
+  CHECK(step(diagnose(input), "statements").finding ==
+        "not applicable: pg_stat_statements is not installed in database \"app\"");
+
+  input.statements = statements_of({statement(1, 300, 3), statement(2, 30, 0.3)});
+  s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Ok);
+  CHECK(s.finding ==
+        "330 calls in the last 30s, mean 10.0 ms; most time: app/web queryid 1 (SELECT * FROM "
+        "t1), 91% of it, mean 10.0 ms");
+  CHECK(s.action.empty());
+
+  input.statements = statements_of({statement(1, 300, 3), statement(7, 4, 10)});
+  s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Warning);
+  CHECK_THAT(s.finding, Catch::Contains("1 slow (mean over 1.00 s): app/web queryid 7 (SELECT "
+                                        "* FROM t7) mean 2.50 s over 4 calls"));
+  CHECK_THAT(s.action, Catch::Contains("EXPLAIN (ANALYZE, BUFFERS)"));
+
+  input.statements = statements_of({statement(3, 2, 0.1, 40000)});
+  s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Warning);
+  CHECK_THAT(s.finding, Catch::Contains("1 with large results (over 10000 rows per call): "
+                                        "app/web queryid 3 (SELECT * FROM t3) 20000 rows per "
+                                        "call"));
+
+  input.statements = statements_of({statement(4, 30 * 400, 30 * 400 * 0.0005)}, 2.0);
+  s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Ok);
+  CHECK_THAT(s.finding, Catch::Contains("1 batch candidate(s) (N+1): app/web queryid 4 (SELECT * "
+                                        "FROM t4) 400 calls/s at 0.500 ms"));
+  CHECK_THAT(s.finding, Catch::Contains("pg_stat_statements evicted entries 2 time(s) in the "
+                                        "interval: history is being lost (4990 of 5000 entries"));
+}
+
+TEST_CASE("statements: the first read only takes the baseline, and says so") {
+  auto input = healthy();
+  StatementsDetails baseline;
+  input.statements = baseline;
+  auto s = step(diagnose(input), "statements");
+  CHECK(s.severity == Severity::Skipped);
+  CHECK_THAT(s.finding, Catch::Contains("only takes the baseline"));
+}
+
+TEST_CASE(
+    "the trace id, route and link of the worst query, the root blocker and the idle "
+    "transaction") {
+  TraceContext trace;
+  trace.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  trace.route = "/api/tickets";
+  trace.url = "http://jaeger/trace/4bf92f3577b34da6a3ce929d0e0e4736";
+  auto input = healthy();
+  input.queries.longest_query_seconds = 400;
+  Offender slow;
+  slow.pid = 7;
+  slow.application_name = "web";
+  slow.usename = "app";
+  slow.query = "SELECT ?";
+  slow.trace = trace;
+  Offender idle;
+  idle.pid = 8;
+  idle.state = "idle in transaction";
+  idle.transaction_seconds = 500;
+  idle.trace.route = "/api/checkout";
+  input.queries.offenders = {slow, idle};
+  auto q = step(diagnose(input), "queries_and_locks");
+  CHECK_THAT(q.finding, Catch::Contains("worst: pid 7 (web, app): SELECT ? (trace "
+                                        "4bf92f3577b34da6a3ce929d0e0e4736, route /api/tickets, "
+                                        "http://jaeger/trace/4bf92f3577b34da6a3ce929d0e0e4736)"));
+  input.idle.oldest_idle_in_transaction = OldestSession{"app", 500.0, 8, "web", "app"};
+  CHECK_THAT(step(diagnose(input), "idle").finding,
+             Catch::Contains("oldest idle transaction 8m20s (database app, pid 8, web) (route "
+                             "/api/checkout)"));
+  input.locks.blocked = 1;
+  BlockingNode root;
+  root.pid = 4242;
+  root.trace = trace;
+  input.locks.blocking_tree = {root};
+  CHECK_THAT(step(diagnose(input), "queries_and_locks").finding,
+             Catch::Contains("root blocker pid(s) 4242 (trace 4bf92f3577b34da6a3ce929d0e0e4736"));
+}
+
 TEST_CASE("pool budgets and RLS findings") {
   auto input = healthy();
   PoolUsage web;
@@ -312,7 +475,7 @@ TEST_CASE("RLS not in use in a database is information; a superuser pgpulse chan
   CHECK(step(report, "rls").finding.find("RLS not in use in database(s) quiet") !=
         std::string::npos);
   CHECK(step(report, "monitoring").severity == Severity::Info);
-  CHECK(report_text({report}, false).find("[INFO] 8. How pgpulse connects: as a superuser") !=
+  CHECK(report_text({report}, false).find("[INFO] 12. How pgpulse connects: as a superuser") !=
         std::string::npos);
 }
 
@@ -337,4 +500,88 @@ TEST_CASE("the status page escapes database strings and draws a sparkline") {
   auto svg = pgpulse::exporter::sparkline_svg({{0, 0}, {10, 50}, {20, 100}}, 100);
   CHECK(svg.find("points=\"0.0,39.0 120.0,20.0 240.0,1.0 \"") != std::string::npos);
   CHECK(pgpulse::exporter::sparkline_svg({}, 100).find("polyline") == std::string::npos);
+}
+
+TEST_CASE("wraparound: 50% of the way warns, 75% is critical, multixacts count too") {
+  auto input = healthy();
+  input.database.xid_wraparound_ratio = 0.49;
+  CHECK(step(diagnose(input), "wraparound").severity == Severity::Ok);
+  input.database.xid_wraparound_ratio = 0.5;
+  CHECK(step(diagnose(input), "wraparound").severity == Severity::Warning);
+  input.database.mxid_wraparound_ratio = 0.8;
+  input.database.oldest = {{"billing", 1000, 1'717'986'918}};
+  auto wraparound = step(diagnose(input), "wraparound");
+  CHECK(wraparound.severity == Severity::Critical);
+  CHECK(wraparound.finding.find("oldest database billing: 1.7G multixacts") == 0);
+  CHECK(wraparound.action.find("In database billing: VACUUM (FREEZE, VERBOSE)") == 0);
+  CHECK(diagnose(input).verdict == Severity::Critical);
+}
+
+TEST_CASE("horizon: the oldest holder is named, and the worst decides the action") {
+  auto input = healthy();
+  HorizonHolder idle{"idle_in_transaction", "celery", 4242, "app", "worker", 1'200'000, 7200};
+  HorizonHolder slot{"replication_slot", "old_standby", 0, "", "", 60'000'000, std::nullopt};
+  input.horizon.holders = {slot, idle};
+  auto horizon = step(diagnose(input), "horizon");
+  CHECK(horizon.severity == Severity::Warning);
+  CHECK(horizon.finding ==
+        "oldest: replication slot old_standby holds it 60.0M transactions back; "
+        "idle_in_transaction 1.2M");
+  CHECK(horizon.action.find("pg_drop_replication_slot('old_standby')") != std::string::npos);
+  input.horizon.holders = {idle};  // an hour-old idle transaction warns on its own
+  horizon = step(diagnose(input), "horizon");
+  CHECK(horizon.severity == Severity::Warning);
+  CHECK(horizon.finding ==
+        "oldest: idle transaction pid 4242 (celery, worker@app) holds it 1.2M transactions back "
+        "for 2h0m");
+  CHECK(horizon.action.find("pg_terminate_backend(4242)") != std::string::npos);
+  input.horizon.holders = {{"prepared_transaction", "tx-9", 0, "app", "", 160'000'000, 60}};
+  horizon = step(diagnose(input), "horizon");
+  CHECK(horizon.severity == Severity::Critical);
+  CHECK(horizon.action.find("ROLLBACK PREPARED 'tx-9'") != std::string::npos);
+}
+
+TEST_CASE("replication on a primary: lagging standbys and inactive slots retaining WAL") {
+  auto input = healthy();
+  StandbyLag lagging{"replica1", "10.0.0.5", "streaming", "async", 1, 2, 120, 5000};
+  input.replication.standbys = {lagging};
+  auto replication = step(diagnose(input), "replication");
+  CHECK(replication.severity == Severity::Warning);
+  CHECK(replication.finding == "1 standby(s), 0 slot(s); replica1 (10.0.0.5) replays 2m0s behind");
+  input.replication.standbys.clear();
+  input.replication.slots = {{"gone", "physical", false, 2LL << 30, "extended"},
+                             {"live", "physical", true, 5LL << 30, "extended"}};
+  replication = step(diagnose(input), "replication");
+  CHECK(replication.severity == Severity::Warning);
+  CHECK(replication.finding.find("inactive slot gone retains 2.1GB of WAL (extended)") !=
+        std::string::npos);
+  CHECK(replication.finding.find("live") == std::string::npos);
+  input.replication.slots[0].wal_status = "lost";
+  CHECK(step(diagnose(input), "replication").severity == Severity::Critical);
+}
+
+TEST_CASE("replication on a standby: not streaming is critical, idle is healthy") {
+  auto input = healthy();
+  collectors::StandbyRow idle;
+  idle.received = idle.replayed = 100;
+  idle.last_replay = kNow - 86400;
+  idle.now = kNow;
+  idle.receiver_status = "streaming";
+  input.standby = collectors::summarize_standby(idle);
+  auto replication = step(diagnose(input), "replication");
+  CHECK(replication.severity == Severity::Ok);
+  CHECK(replication.finding == "standby; WAL receiver streaming, replay lag 0s (0B to replay)");
+  input.standby->wal_receiver_status = "stopped";
+  CHECK(step(diagnose(input), "replication").severity == Severity::Critical);
+}
+
+TEST_CASE("settings waiting for a restart are named in the health step") {
+  auto input = healthy();
+  auto in = input.input();
+  in.target.add("settings", SettingsDetails{kNow - 60, {"max_connections", "shared_buffers"}});
+  auto health = step(pgpulse::analysis::diagnose(in), "health");
+  CHECK(health.severity == Severity::Ok);
+  CHECK(health.finding ==
+        "PostgreSQL answers (server_version_num 150020); 2 setting(s) changed but waiting for a "
+        "restart: max_connections, shared_buffers");
 }

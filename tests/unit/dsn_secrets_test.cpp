@@ -21,8 +21,9 @@ TEST_CASE("dsn errors never echo a word of an unquoted password") {
 }
 
 TEST_CASE("dsn redaction hides anything that looks like a password key") {
+  // "Password" is no libpq keyword, and one that looks like a password is not echoed either.
   CHECK(redact_dsn("host=db Password=Hunter2 sslpassword=k") ==
-        "host=db Password=*** sslpassword=***");
+        "host=db unknown_keyword=*** sslpassword=***");
   CHECK(redact_dsn("postgresql://db/x?PASSWORD=Hunter2").find("Hunter2") == std::string::npos);
   CHECK(redact_dsn("host=db passfile=/run/pgpass") == "host=db passfile=/run/pgpass");
 }
@@ -52,6 +53,16 @@ TEST_CASE("unknown keywords and bad ports are errors that never echo a value") {
     CHECK(redact_dsn(dsn).find("Hunter2") == std::string::npos);  // redacted like a password
   }
   CHECK(parse_dsn("host=db bogus=1").error.find("\"bogus\"") != std::string::npos);
+  // A mistyped password keyword, even one libpq could never read (a NUL inside, found by
+  // fuzz_dsn), keeps its value out of the redacted text.
+  static const char kNulKey[] = "host='a b' pas\0\0ord='it\\'s a s3cret'";
+  const std::string nul_key(kNulKey, sizeof kNulKey - 1);
+  CHECK(redact_dsn(nul_key).find("s3cret") == std::string::npos);
+  CHECK(redact_dsn(nul_key).find('\0') == std::string::npos);
+  CHECK(redact_dsn("host=db passwrod=Hunter2 bogus=1") == "host=db passwrod=*** bogus=***");
+  // A password typed into the keyword (a missing "=") is neither echoed nor shown.
+  CHECK(parse_dsn("passwordHunter2x=x").error.find("Hunter2") == std::string::npos);
+  CHECK(redact_dsn("passwordHunter2x=x").find("Hunter2") == std::string::npos);
   for (const auto* dsn :
        {"host=db port=notaport", "host=db port=70000", "postgresql://db:0/x", "port=5432,x"}) {
     INFO(dsn);

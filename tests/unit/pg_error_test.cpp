@@ -31,6 +31,19 @@ TEST_CASE("connection failures are classified from libpq's messages") {
       {"could not translate host name \"nope\" to address: Name or service not known",
        ErrorKind::Other},
       {"FATAL:  database \"nope\" does not exist", ErrorKind::Other},
+      // PgBouncer's refusals, as libpq reports them
+      {"connection to server at \"127.0.0.1\", port 6432 failed: FATAL:  no more connections "
+       "allowed (max_client_conn)",
+       ErrorKind::TooManyConnections},
+      {"connection to server at \"127.0.0.1\", port 6432 failed: FATAL:  \"trust\" "
+       "authentication failed",
+       ErrorKind::AuthFailed},
+      {"connection to server at \"127.0.0.1\", port 6432 failed: FATAL:  not allowed",
+       ErrorKind::AuthFailed},  // a role in neither admin_users nor stats_users on the console
+      {"connection to server at \"127.0.0.1\", port 6432 failed: FATAL:  no such user",
+       ErrorKind::AuthFailed},
+      {"connection to server at \"127.0.0.1\", port 6432 failed: FATAL:  no such database: x",
+       ErrorKind::Other},
   };
   for (const auto& c : cases) {
     INFO(c.message);
