@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <vector>
 
 namespace pgpulse::config {
 
@@ -12,26 +13,48 @@ constexpr std::size_t kColumn = 34;      // where descriptions start
 constexpr std::size_t kWidth = 79;       // the last column used
 constexpr std::size_t kNameColumn = 18;  // collector descriptions, after the name
 
+// A word longer than a line (a comma-separated default list) is cut after its commas, so that
+// no line passes the width; a piece with no comma to cut at still gets a line of its own.
+std::vector<std::string> pieces(const std::string& word, std::size_t room) {
+  std::vector<std::string> out;
+  std::string rest = word;
+  while (rest.size() > room) {
+    auto cut = rest.rfind(',', room - 1);
+    if (cut == std::string::npos) break;
+    out.push_back(rest.substr(0, cut + 1));
+    rest.erase(0, cut + 1);
+  }
+  out.push_back(rest);
+  return out;
+}
+
 // Words of `text` from column `column` on, on as many lines as the width needs; every line but
-// the first starts with `column` spaces. A word longer than a line gets a line of its own.
+// the first starts with `column` spaces.
 std::string wrap(const std::string& text, std::size_t column) {
   std::istringstream words(text);
   std::string out, word;
   std::size_t at = column;
   bool first = true;
-  while (words >> word) {
-    if (!first && at + 1 + word.size() > kWidth) {
+  auto put = [&](const std::string& piece, bool glued) {
+    if (!first && at + (glued ? 0 : 1) + piece.size() > kWidth) {
       out += "\n" + std::string(column, ' ');
       at = column;
       first = true;
     }
-    if (!first) {
+    if (!first && !glued) {
       out += ' ';
       ++at;
     }
-    out += word;
-    at += word.size();
+    out += piece;
+    at += piece.size();
     first = false;
+  };
+  while (words >> word) {
+    bool glued = false;
+    for (const auto& piece : pieces(word, kWidth - column)) {
+      put(piece, glued);
+      glued = true;
+    }
   }
   return out;
 }
@@ -69,14 +92,15 @@ std::string render_help(const std::vector<KeySpec>& schema,
                         const std::vector<CollectorInfo>& collectors) {
   std::ostringstream out;
   out << "Usage: pgpulse [flags]          run the daemon\n"
-         "       pgpulse check [flags]    run the incident runbook once against every target\n"
-         "                                and exit 0 healthy, 1 warning, 2 critical, 3 could\n"
-         "                                not run\n\n"
-         "Watches PostgreSQL connections, locks and row-level security, and serves Prometheus\n"
-         "metrics on /metrics. Precedence: flags > environment > config file > defaults. Every\n"
-         "flag is also an environment variable (env) and a YAML config file key (key).\n"
-         "Flag words are joined by dashes (--collector.idle-trend); the underscore spelling\n"
-         "(--collector.idle_trend) is a deprecated alias.\n\n"
+         "       pgpulse check [flags]    run the incident runbook once against every\n"
+         "                                target and exit 0 healthy, 1 warning, 2\n"
+         "                                critical, 3 could not run\n\n"
+         "Watches PostgreSQL (connections, locks, row-level security, database health,\n"
+         "replication, statements) and PgBouncer, and serves Prometheus metrics on\n"
+         "/metrics. Precedence: flags > environment > config file > defaults. Every flag\n"
+         "is also an environment variable (env) and a YAML config file key (key).\n"
+         "Flag words are joined by dashes (--collector.idle-trend); the underscore\n"
+         "spelling (--collector.idle_trend) is a deprecated alias.\n\n"
          "Options:\n";
   entry(out, "--config FILE", "YAML config file; env PGPULSE_CONFIG");
   entry(out, "--check-config", "validate the configuration, list the targets and exit");

@@ -178,12 +178,12 @@ TEST_CASE("http server - /metrics over the wire: Content-Encoding gzip when aske
   CHECK(testing::status_of(response) == 200);
   CHECK(response.find("Content-Encoding: gzip\r\n") != std::string::npos);
   CHECK(response.find("Vary: Accept, Accept-Encoding\r\n") != std::string::npos);
-  CHECK(gunzip(response.substr(response.find("\r\n\r\n") + 4)).find("example_temperature 21.5") !=
-        std::string::npos);
+  CHECK(gunzip(response.substr(response.find("\r\n\r\n") + 4))
+            .find("example_temperature{target=\"t\"} 21.5") != std::string::npos);
   testing::Client plain(server.port());
   REQUIRE(plain.send(testing::get("/metrics", "Connection: close\r\n")));
   auto text = plain.read_all();
   CHECK(text.find("Content-Encoding") == std::string::npos);
-  CHECK(text.find("example_temperature 21.5\n") != std::string::npos);
+  CHECK(text.find("example_temperature{target=\"t\"} 21.5\n") != std::string::npos);
   server.stop();
 }
