@@ -600,7 +600,9 @@ def check_dockerfile(binary):
     packages = set()
     for w, r in runtime:
         if w == "RUN" and "apt-get install" in r:
-            packages |= set(re.findall(r"\b(lib[a-z0-9.+-]+)", r.split("apt-get install", 1)[1].split("&&")[0]))
+            # Every package name, not only lib*: zlib1g is one (options start with "-").
+            packages |= set(re.findall(r"(?<![\w.+-])([a-z0-9][a-z0-9.+-]+)",
+                                       r.split("apt-get install", 1)[1].split("&&")[0]))
     base = {"libc6", "libstdc++6", "libgcc-s1"}
     needed = subprocess.run(["objdump", "-p", binary], capture_output=True, text=True, check=True).stdout
     for lib in re.findall(r"NEEDED\s+(\S+)", needed):
