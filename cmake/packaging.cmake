@@ -123,11 +123,11 @@ set -e
 if [ -d /run/systemd/system ] && [ \"$1\" = remove ]; then
   systemctl --system daemon-reload >/dev/null || true
 fi
-if [ \"$1\" = remove ] && [ -x /usr/bin/deb-systemd-helper ]; then
+if [ \"$1\" = remove ] && command -v deb-systemd-helper >/dev/null; then
   deb-systemd-helper mask ${PGPULSE_UNIT} >/dev/null || true
 fi
 if [ \"$1\" = purge ]; then
-  if [ -x /usr/bin/deb-systemd-helper ]; then
+  if command -v deb-systemd-helper >/dev/null; then
     deb-systemd-helper purge ${PGPULSE_UNIT} >/dev/null || true
     deb-systemd-helper unmask ${PGPULSE_UNIT} >/dev/null || true
   fi
