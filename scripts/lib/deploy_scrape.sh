@@ -57,3 +57,7 @@ wait_for_first_scrape() {
   wait_for 30 "Prometheus' first scrape of pgpulse" prom_has_deadlock_counter ||
     { echo "Prometheus never scraped pgpulse" >&2; return 1; }
 }
+
+metrics_documented_ok() {
+  curl -sf "$pgpulse_url/metrics" >"$work/scrape.txt" && "${CHECKS[@]}" metrics-documented "$work/scrape.txt"
+}
