@@ -99,13 +99,14 @@ CollectorOutput rls_report(const ClusterScan& scan, const config::RlsConfig& opt
     details.seq_scan_heavy.push_back({datname, c.schema, c.table, c.size_bytes, c.seq_scan,
                                       c.seq_tup_read, c.idx_tup_fetch, c.ratio});
   }
-  add_sample(add_gauge(output.families, "pgpulse_rls_bypass_roles",
-                       "Login roles that bypass row-level security (superuser or BYPASSRLS)."),
+  add_sample(add_gauge(output.families, "pgpulse_rls_bypass_login_roles",
+                       "How many login roles bypass row-level security (superuser or BYPASSRLS), "
+                       "the rls.exempt_roles included."),
              {}, static_cast<double>(scan.bypass_roles.size()));
-  auto& bypasses = add_gauge(output.families, "pgpulse_role_bypasses_rls",
-                             "1 for each login role that bypasses RLS and is not in "
-                             "rls.exempt_roles; reason is superuser or bypassrls (at most "
-                             "labels.max_values roles).");
+  auto& bypasses = add_gauge(output.families, "pgpulse_rls_bypass_role",
+                             "1 per login role that bypasses row-level security and is not in "
+                             "rls.exempt_roles (no series for exempt roles); reason is superuser "
+                             "or bypassrls (at most labels.max_values roles).");
   std::size_t shown = 0;
   for (const auto& role : scan.bypass_roles) {
     if (role.exempt || shown++ >= label_limit) continue;

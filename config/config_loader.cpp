@@ -15,13 +15,6 @@ namespace pgpulse::config {
 
 namespace {
 
-const KeySpec* find_by_flag(const std::vector<KeySpec>& schema, const std::string& flag) {
-  for (const auto& spec : schema) {
-    if (spec.flag == flag) return &spec;
-  }
-  return nullptr;
-}
-
 const KeySpec* find_by_key(const std::vector<KeySpec>& schema, const std::string& key) {
   for (const auto& spec : schema) {
     if (spec.key == key) return &spec;
@@ -340,116 +333,9 @@ const char* target_kind_name(TargetKind kind) {
   return "postgres";
 }
 
-Environment environment_from(char** envp) {
-  Environment env;
-  for (char** entry = envp; entry && *entry; ++entry) {
-    std::string text(*entry);
-    auto eq = text.find('=');
-    if (eq != std::string::npos) env[text.substr(0, eq)] = text.substr(eq + 1);
-  }
-  return env;
-}
-
-CommandLine parse_command_line(const std::vector<std::string>& args,
-                               const std::vector<KeySpec>& schema) {
-  CommandLine cli;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    std::string origin = "flag " + arg.substr(0, arg.find('='));
-    if (arg == "--help" || arg == "-h") {
-      cli.action = Action::Help;
-      continue;
-    }
-    if (arg == "--version") {
-      cli.action = Action::Version;
-      continue;
-    }
-    if (arg == "--check-config") {
-      cli.action = Action::CheckConfig;
-      continue;
-    }
-    if (arg == "check" && i == 0) {  // the one-shot runbook check: `pgpulse check [flags]`
-      cli.action = Action::Check;
-      continue;
-    }
-    if (arg.rfind("--", 0) != 0) {
-      cli.errors.push_back({"argument \"" + arg + "\"", "", "unexpected argument (see --help)"});
-      continue;
-    }
-    std::string name = arg.substr(2);
-    std::optional<std::string> inline_value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      inline_value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    auto take_value = [&]() -> std::optional<std::string> {
-      if (inline_value) return inline_value;
-      if (i + 1 < args.size()) return args[++i];
-      cli.errors.push_back({origin, "", "missing value"});
-      return std::nullopt;
-    };
-    if (name == "config") {
-      if (auto value = take_value()) cli.config_path = RawValue{*value, origin};
-      continue;
-    }
-    const KeySpec* spec = find_by_flag(schema, name);
-    bool negated = false;
-    if (!spec && name.rfind("no-", 0) == 0) {
-      spec = find_by_flag(schema, name.substr(3));
-      negated = spec && spec->boolean;
-      if (!negated) spec = nullptr;
-    }
-    if (!spec) {
-      cli.errors.push_back({origin, "", "unknown flag (see --help)"});
-      continue;
-    }
-    if (spec->boolean) {
-      if (negated && inline_value) {
-        cli.errors.push_back({origin, spec->key, "--no-" + spec->flag + " takes no value"});
-        continue;
-      }
-      cli.values[spec->key] = RawValue{negated ? "false" : inline_value.value_or("true"), origin};
-      continue;
-    }
-    if (auto value = take_value()) cli.values[spec->key] = RawValue{*value, origin};
-  }
-  return cli;
-}
-
 LoadResult load_config(const CommandLine& command_line, const Environment& env,
                        const std::vector<CollectorInfo>& collectors) {
   return Merger(command_line, env, collectors).run();
-}
-
-std::string render_help(const std::vector<KeySpec>& schema,
-                        const std::vector<CollectorInfo>& collectors) {
-  std::ostringstream out;
-  out << "Usage: pgpulse [flags]          run the daemon\n"
-         "       pgpulse check [flags]    run the incident runbook once against every target and\n"
-         "                                exit 0 healthy, 1 warning, 2 critical, 3 could not "
-         "run\n\n"
-         "Watches PostgreSQL connections, locks and row-level security, and serves Prometheus\n"
-         "metrics on /metrics. Precedence: flags > environment > config file > defaults.\n\n"
-         "  --config FILE                 YAML config file (env PGPULSE_CONFIG)\n"
-         "  --check-config                validate the configuration and exit\n"
-         "  --version                     print the version and exit\n"
-         "  --help                        print this help and exit\n";
-  for (const auto& spec : schema) {
-    std::string flag = spec.boolean ? "--[no-]" + spec.flag : "--" + spec.flag + " VALUE";
-    out << "  " << flag;
-    for (std::size_t pad = flag.size(); pad < 30; ++pad) out << ' ';
-    out << spec.help;
-    if (!spec.default_text.empty()) out << " (default " << spec.default_text << ")";
-    out << "\n" << std::string(32, ' ') << "env " << spec.env << ", key " << spec.key << "\n";
-  }
-  out << "\nCollectors:\n";
-  for (const auto& info : collectors) {
-    out << "  " << info.name << std::string(info.name.size() < 16 ? 16 - info.name.size() : 1, ' ')
-        << (info.default_enabled ? "enabled " : "disabled") << "  every "
-        << (info.default_interval.count() ? format_duration(info.default_interval) : "<interval>")
-        << "  " << info.help << "\n";
-  }
-  return out.str();
 }
 
 }  // namespace pgpulse::config

@@ -20,6 +20,7 @@ struct CommandLine {
   std::map<std::string, RawValue> values;  // by config key
   RawValue config_path;                    // --config
   std::vector<ConfigError> errors;
+  std::vector<std::string> warnings;  // deprecated spellings that still work
 };
 
 struct LoadResult {
@@ -36,8 +37,5 @@ CommandLine parse_command_line(const std::vector<std::string>& args,
 
 LoadResult load_config(const CommandLine& command_line, const Environment& env,
                        const std::vector<CollectorInfo>& collectors);
-
-std::string render_help(const std::vector<KeySpec>& schema,
-                        const std::vector<CollectorInfo>& collectors);
 
 }  // namespace pgpulse::config

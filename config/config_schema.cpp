@@ -29,8 +29,10 @@ std::string flag_for(const std::string& key) {
 }
 
 KeySpec make(std::string key, std::string default_text, std::string help,
-             std::function<std::string(Config&, const std::string&)> apply) {
+             std::function<std::string(Config&, const std::string&)> apply,
+             std::string metavar = "VALUE") {
   KeySpec spec;
+  spec.metavar = std::move(metavar);
   spec.flag = flag_for(key);
   spec.env = env_name_for(spec.flag);
   spec.key = std::move(key);
@@ -44,28 +46,33 @@ KeySpec duration(std::string key, std::string help, Millis minimum,
                  std::function<Millis&(Config&)> field) {
   Config defaults;
   std::string default_text = format_duration(field(defaults));
-  return make(std::move(key), default_text, std::move(help),
-              [minimum, field](Config& config, const std::string& value) {
-                return parse_positive_duration(value, minimum, field(config));
-              });
+  return make(
+      std::move(key), default_text, std::move(help),
+      [minimum, field](Config& config, const std::string& value) {
+        return parse_positive_duration(value, minimum, field(config));
+      },
+      "DURATION");
 }
 
 KeySpec choice(std::string key, std::string help, std::vector<std::string> allowed,
                std::function<std::string&(Config&)> field) {
   Config defaults;
   std::string default_text = field(defaults);
-  return make(std::move(key), default_text, std::move(help),
-              [allowed, field](Config& config, const std::string& value) -> std::string {
-                for (const auto& option : allowed) {
-                  if (value == option) {
-                    field(config) = value;
-                    return "";
-                  }
-                }
-                std::string list;
-                for (const auto& option : allowed) list += (list.empty() ? "" : ", ") + option;
-                return "invalid value \"" + value + "\" (expected one of: " + list + ")";
-              });
+  auto spec = make(std::move(key), default_text, std::move(help),
+                   [allowed, field](Config& config, const std::string& value) -> std::string {
+                     for (const auto& option : allowed) {
+                       if (value == option) {
+                         field(config) = value;
+                         return "";
+                       }
+                     }
+                     std::string list;
+                     for (const auto& option : allowed) list += (list.empty() ? "" : ", ") + option;
+                     return "invalid value \"" + value + "\" (expected one of: " + list + ")";
+                   });
+  spec.metavar = "WORD";
+  spec.choices = std::move(allowed);
+  return spec;
 }
 
 std::string number_text(double value) {
@@ -84,153 +91,96 @@ std::string joined(const std::vector<std::string>& items) {
 KeySpec integer(std::string key, std::string help, long minimum, long maximum,
                 std::function<long&(Config&)> field) {
   Config defaults;
-  return make(std::move(key), std::to_string(field(defaults)), std::move(help),
-              [=](Config& config, const std::string& value) {
-                return parse_int(value, minimum, maximum, field(config));
-              });
+  return make(
+      std::move(key), std::to_string(field(defaults)), std::move(help),
+      [=](Config& config, const std::string& value) {
+        return parse_int(value, minimum, maximum, field(config));
+      },
+      "N");
 }
 
 KeySpec real(std::string key, std::string help, double minimum, double maximum,
              std::function<double&(Config&)> field) {
   Config defaults;
-  return make(std::move(key), number_text(field(defaults)), std::move(help),
-              [=](Config& config, const std::string& value) {
-                return parse_double(value, minimum, maximum, field(config));
-              });
+  return make(
+      std::move(key), number_text(field(defaults)), std::move(help),
+      [=](Config& config, const std::string& value) {
+        return parse_double(value, minimum, maximum, field(config));
+      },
+      "NUMBER");
 }
 
 }  // namespace
 
-std::string parse_bool(const std::string& value, bool& out) {
-  if (value == "true" || value == "1" || value == "yes" || value == "on") {
-    out = true;
-    return "";
-  }
-  if (value == "false" || value == "0" || value == "no" || value == "off") {
-    out = false;
-    return "";
-  }
-  return "invalid boolean \"" + value + "\" (expected true or false)";
-}
-
-std::string parse_positive_duration(const std::string& value, Millis minimum, Millis& out) {
-  auto parsed = parse_duration(value);
-  if (!parsed) return "invalid duration \"" + value + "\" (expected e.g. 500ms, 15s, 1m, 2h)";
-  if (*parsed < minimum) {
-    return "duration \"" + value + "\" is below the minimum of " + format_duration(minimum);
-  }
-  out = *parsed;
-  return "";
-}
-
-std::string parse_int(const std::string& value, long minimum, long maximum, long& out) {
-  long parsed = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
-  if (ec != std::errc() || end != value.data() + value.size()) {
-    return "invalid integer \"" + value + "\"";
-  }
-  if (parsed < minimum || parsed > maximum) {
-    return "value " + value + " is out of range [" + std::to_string(minimum) + ", " +
-           std::to_string(maximum) + "]";
-  }
-  out = parsed;
-  return "";
-}
-
-std::string parse_double(const std::string& value, double minimum, double maximum, double& out) {
-  char* end = nullptr;
-  double parsed = std::strtod(value.c_str(), &end);
-  if (value.empty() || end != value.c_str() + value.size() || parsed != parsed) {
-    return "invalid number \"" + value + "\"";
-  }
-  if (parsed < minimum || parsed > maximum) {
-    return "value " + value + " is out of range [" + std::to_string(minimum) + ", " +
-           std::to_string(maximum) + "]";
-  }
-  out = parsed;
-  return "";
-}
-
-std::vector<std::string> split_list(const std::string& value) {
-  std::vector<std::string> items;
-  std::string current;
-  auto flush = [&] {
-    auto first = current.find_first_not_of(" \t");
-    auto last = current.find_last_not_of(" \t");
-    if (first != std::string::npos) items.push_back(current.substr(first, last - first + 1));
-    current.clear();
-  };
-  for (char c : value) {
-    if (c == ',') {
-      flush();
-    } else {
-      current.push_back(c);
-    }
-  }
-  flush();
-  return items;
-}
-
 std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) {
   std::vector<KeySpec> schema;
-  auto dsn = make("dsn", "",
-                  "PostgreSQL connection string or URI of the single target "
-                  "(also DATA_SOURCE_NAME, and libpq's PG* variables when nothing is set)",
-                  [](Config& config, const std::string& value) -> std::string {
-                    auto parsed = parse_dsn(value);
-                    if (!parsed.dsn) return "invalid DSN: " + parsed.error;
-                    config.targets = {TargetConfig{dsn_display_name(*parsed.dsn), value, ""}};
-                    return "";
-                  });
+  auto dsn = make(
+      "dsn", "",
+      "PostgreSQL connection string or URI of the single target "
+      "(also DATA_SOURCE_NAME, and libpq's PG* variables when nothing is set)",
+      [](Config& config, const std::string& value) -> std::string {
+        auto parsed = parse_dsn(value);
+        if (!parsed.dsn) return "invalid DSN: " + parsed.error;
+        config.targets = {TargetConfig{dsn_display_name(*parsed.dsn), value, ""}};
+        return "";
+      },
+      "DSN");
   dsn.secret = true;
   schema.push_back(std::move(dsn));
-  schema.push_back(make("target_name", "<host:port/dbname>",
-                        "target label of the single --dsn target",
-                        [](Config& config, const std::string& value) -> std::string {
-                          if (value.empty()) return "target name must not be empty";
-                          for (auto& target : config.targets) target.name = value;
-                          return "";
-                        }));
-  schema.push_back(make("password_file", "",
-                        "file whose first line is the single target's password",
-                        [](Config& config, const std::string& value) -> std::string {
-                          for (auto& target : config.targets) target.password_file = value;
-                          return "";
-                        }));
-  schema.push_back(make("web.listen_address", Config{}.listen_address,
-                        "address:port the HTTP endpoint listens on",
-                        [](Config& config, const std::string& value) -> std::string {
-                          auto colon = value.rfind(':');
-                          long port = 0;
-                          if (colon == std::string::npos ||
-                              !parse_int(value.substr(colon + 1), 0, 65535, port).empty()) {
-                            return "invalid listen address \"" + value + "\" (expected host:port)";
-                          }
-                          config.listen_address = value;
-                          return "";
-                        }));
-  schema.push_back(make("web.config_file", "",
-                        "web config file (TLS certificate and key, basic auth users with bcrypt "
-                        "hashes), as Prometheus' exporter-toolkit",
-                        [](Config& config, const std::string& value) -> std::string {
-                          config.web_config_file = value;
-                          return "";
-                        }));
+  schema.push_back(make(
+      "target_name", "<host:port/dbname>", "target label of the single --dsn target",
+      [](Config& config, const std::string& value) -> std::string {
+        if (value.empty()) return "target name must not be empty";
+        for (auto& target : config.targets) target.name = value;
+        return "";
+      },
+      "NAME"));
+  schema.push_back(make(
+      "password_file", "", "file whose first line is the single target's password",
+      [](Config& config, const std::string& value) -> std::string {
+        for (auto& target : config.targets) target.password_file = value;
+        return "";
+      },
+      "FILE"));
+  schema.push_back(make(
+      "web.listen_address", Config{}.listen_address, "address:port the HTTP endpoint listens on",
+      [](Config& config, const std::string& value) -> std::string {
+        auto colon = value.rfind(':');
+        long port = 0;
+        if (colon == std::string::npos ||
+            !parse_int(value.substr(colon + 1), 0, 65535, port).empty()) {
+          return "invalid listen address \"" + value + "\" (expected host:port)";
+        }
+        config.listen_address = value;
+        return "";
+      },
+      "HOST:PORT"));
+  schema.push_back(make(
+      "web.config_file", "",
+      "web config file (TLS certificate and key, basic auth users with bcrypt "
+      "hashes), as Prometheus' exporter-toolkit",
+      [](Config& config, const std::string& value) -> std::string {
+        config.web_config_file = value;
+        return "";
+      },
+      "FILE"));
   schema.push_back(choice("log.level", "log level", {"trace", "debug", "info", "warn", "error"},
                           [](Config& c) -> std::string& { return c.log_level; }));
   schema.push_back(choice("log.format", "log format", {"text", "json"},
                           [](Config& c) -> std::string& { return c.log_format; }));
-  schema.push_back(make("daemon", "",
-                        "pgpulse check: read the runbook report of the pgpulse daemon at this URL "
-                        "(http://host:port) instead of connecting to the targets",
-                        [](Config& config, const std::string& value) -> std::string {
-                          if (value.rfind("http://", 0) != 0 || value.size() <= 7) {
-                            return "expected an http:// URL of a running pgpulse, e.g. "
-                                   "http://127.0.0.1:9188";
-                          }
-                          config.daemon_url = value;
-                          return "";
-                        }));
+  schema.push_back(make(
+      "daemon", "",
+      "pgpulse check: read the runbook report of the pgpulse daemon at this URL "
+      "(http://host:port) instead of connecting to the targets",
+      [](Config& config, const std::string& value) -> std::string {
+        if (value.rfind("http://", 0) != 0 || value.size() <= 7) {
+          return "expected an http:// URL of a running pgpulse, e.g. "
+                 "http://127.0.0.1:9188";
+        }
+        config.daemon_url = value;
+        return "";
+      },
+      "URL"));
   schema.push_back(choice("output", "report format of pgpulse check", {"text", "json"},
                           [](Config& c) -> std::string& { return c.output; }));
   schema.push_back(duration("interval", "default poll interval of every collector", Millis{100},
@@ -259,22 +209,24 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
   for (auto threshold : Config{}.activity.long_query_thresholds) {
     default_thresholds.push_back(format_duration(threshold));
   }
-  schema.push_back(make("long_queries.thresholds", joined(default_thresholds),
-                        "query durations counted by pgpulse_long_queries (comma-separated)",
-                        [](Config& config, const std::string& value) -> std::string {
-                          std::vector<Millis> thresholds;
-                          for (const auto& item : split_list(value)) {
-                            Millis parsed{0};
-                            auto error = parse_positive_duration(item, Millis{1000}, parsed);
-                            if (!error.empty()) return error;
-                            thresholds.push_back(parsed);
-                          }
-                          if (thresholds.empty() || thresholds.size() > 10) {
-                            return "expected 1 to 10 durations, e.g. 30s,5m";
-                          }
-                          config.activity.long_query_thresholds = thresholds;
-                          return "";
-                        }));
+  schema.push_back(make(
+      "long_queries.thresholds", joined(default_thresholds),
+      "query durations counted by pgpulse_long_queries (comma-separated)",
+      [](Config& config, const std::string& value) -> std::string {
+        std::vector<Millis> thresholds;
+        for (const auto& item : split_list(value)) {
+          Millis parsed{0};
+          auto error = parse_positive_duration(item, Millis{1000}, parsed);
+          if (!error.empty()) return error;
+          thresholds.push_back(parsed);
+        }
+        if (thresholds.empty() || thresholds.size() > 10) {
+          return "expected 1 to 10 durations, e.g. 30s,5m";
+        }
+        config.activity.long_query_thresholds = thresholds;
+        return "";
+      },
+      "DURATIONS"));
   schema.push_back(integer("activity.top_n", "offenders listed on /activity", 1, 1000,
                            [](Config& c) -> long& { return c.activity.top_n; }));
   schema.push_back(integer("activity.query_max_length",
@@ -284,22 +236,23 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                   std::function<std::vector<std::string>&(Config&)> field, bool regex) {
     Config defaults;
     std::string default_text = joined(field(defaults));
-    schema.push_back(make(std::move(key), default_text.empty() ? "<none>" : default_text,
-                          std::move(help),
-                          [field, regex](Config& config, const std::string& value) -> std::string {
-                            auto items = split_list(value);
-                            if (regex) {
-                              for (const auto& item : items) {
-                                try {
-                                  std::regex compiled(item);
-                                } catch (const std::regex_error& e) {
-                                  return "invalid regular expression \"" + item + "\": " + e.what();
-                                }
-                              }
-                            }
-                            field(config) = items;
-                            return "";
-                          }));
+    schema.push_back(make(
+        std::move(key), default_text.empty() ? "<none>" : default_text, std::move(help),
+        [field, regex](Config& config, const std::string& value) -> std::string {
+          auto items = split_list(value);
+          if (regex) {
+            for (const auto& item : items) {
+              try {
+                std::regex compiled(item);
+              } catch (const std::regex_error& e) {
+                return "invalid regular expression \"" + item + "\": " + e.what();
+              }
+            }
+          }
+          field(config) = items;
+          return "";
+        },
+        regex ? "REGEXES" : "LIST"));
   };
   list(
       "rls.tenant_columns", "columns that make a table a tenant table",
@@ -383,18 +336,19 @@ std::vector<KeySpec> build_schema(const std::vector<CollectorInfo>& collectors) 
                         [name = collector.name](Config& config, const std::string& value) {
                           return parse_bool(value, config.collectors[name].enabled);
                         });
-    enabled.flag = "collector." + collector.name;
+    enabled.flag = flag_for("collector." + collector.name);  // --collector.idle-trend
     enabled.env = env_name_for(enabled.flag);
     enabled.boolean = true;
     schema.push_back(std::move(enabled));
-    schema.push_back(
-        make("collector." + collector.name + ".interval",
-             collector.default_interval.count() > 0 ? format_duration(collector.default_interval)
-                                                    : "<interval>",
-             "poll interval of the " + collector.name + " collector",
-             [name = collector.name](Config& config, const std::string& value) {
-               return parse_positive_duration(value, Millis{100}, config.collectors[name].interval);
-             }));
+    schema.push_back(make(
+        "collector." + collector.name + ".interval",
+        collector.default_interval.count() > 0 ? format_duration(collector.default_interval)
+                                               : "<interval>",
+        "poll interval of the " + collector.name + " collector",
+        [name = collector.name](Config& config, const std::string& value) {
+          return parse_positive_duration(value, Millis{100}, config.collectors[name].interval);
+        },
+        "DURATION"));
   }
   return schema;
 }

@@ -24,8 +24,10 @@ struct KeySpec {
   std::string env;   // "PGPULSE_WEB_LISTEN_ADDRESS"
   std::string default_text;
   std::string help;
-  bool boolean = false;  // a switch: --flag sets true, --no-flag sets false
-  bool secret = false;   // never echo the value in errors
+  std::string metavar = "VALUE";     // what --help shows after the flag: DURATION, N, FILE, ...
+  std::vector<std::string> choices;  // the accepted values of an enum; empty: any
+  bool boolean = false;              // a switch: --flag sets true, --no-flag sets false
+  bool secret = false;               // never echo the value in errors
   // Parses `value` into `config`; returns "" or a message that says what was expected.
   std::function<std::string(Config& config, const std::string& value)> apply;
 };

@@ -1,5 +1,7 @@
 #include "config/dsn.hpp"
 
+#include <unistd.h>
+
 #include <cctype>
 
 namespace pgpulse::config {
@@ -345,12 +347,19 @@ std::string redact_dsn(std::string_view text) {
   return out;
 }
 
-std::string dsn_display_name(const ParsedDsn& dsn) {
+std::string local_host_name() {
+  char buffer[256] = {};
+  if (gethostname(buffer, sizeof buffer - 1) != 0 || buffer[0] == '\0') return "localhost";
+  return buffer;
+}
+
+std::string dsn_display_name(const ParsedDsn& dsn, const std::string& local_host) {
   auto host = dsn.get("host").value_or(dsn.get("hostaddr").value_or(""));
   auto port = dsn.get("port").value_or("");
   auto dbname = dsn.get("dbname").value_or("");
-  if (host.empty() && port.empty() && dbname.empty()) return "default";
-  std::string name = host.empty() ? "localhost" : host;
+  bool local = host.empty() || host.front() == '/' || host.front() == '@' || host == "localhost" ||
+               host == "127.0.0.1" || host == "::1";
+  std::string name = local ? local_host : host;
   if (!port.empty()) name += ":" + port;
   if (!dbname.empty()) name += "/" + dbname;
   return name;

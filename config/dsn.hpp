@@ -32,8 +32,15 @@ DsnResult parse_dsn(std::string_view text);
 // The DSN in key=value form with every secret replaced by "***"; safe for logs and errors.
 std::string redact_dsn(std::string_view text);
 
-// "host:port/dbname" with whatever the DSN names; "default" when it names nothing (libpq's PG*
-// defaults).
-std::string dsn_display_name(const ParsedDsn& dsn);
+// This machine's host name (gethostname), "localhost" when it has none.
+std::string local_host_name();
+
+// "host:port/dbname" with whatever the DSN names. A server on this machine (a Unix socket
+// directory, no host at all, localhost or a loopback address) is named by `local_host`, this
+// machine's name, so that the default target names of two hosts differ: "db1:5432/postgres", not
+// "/var/run/postgresql:5432/postgres" everywhere. A DSN that names nothing is `local_host` alone
+// (libpq's PG* defaults: the local socket).
+std::string dsn_display_name(const ParsedDsn& dsn,
+                             const std::string& local_host = local_host_name());
 
 }  // namespace pgpulse::config

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/collector_registry.hpp"
+#include "daemon/process_metrics.hpp"
 #include "daemon/target_poller.hpp"
 #include "pgpulse_version.hpp"
 
@@ -60,11 +61,35 @@ void Daemon::apply(const config::Config& config) {
 }
 
 void Daemon::stop() {
+  if (process_refresher_.joinable()) {
+    process_refresher_.request_stop();
+    process_wakeup_.notify_all();
+    process_refresher_.join();
+  }
   for (auto& runner : runners_) runner->stop();
   runners_.clear();
 }
 
 void Daemon::publish_process_metrics(bool last_reload_ok, double last_reload_success_unix) {
+  std::lock_guard lock(process_mutex_);
+  last_reload_ok_ = last_reload_ok;
+  last_reload_success_unix_ = last_reload_success_unix;
+  publish_process_snapshot();
+  if (!process_refresher_.joinable()) {
+    process_refresher_ =
+        std::jthread([this](const std::stop_token& stop) { refresh_process_metrics(stop); });
+  }
+}
+
+void Daemon::refresh_process_metrics(const std::stop_token& stop) {
+  std::unique_lock lock(process_mutex_);
+  while (!process_wakeup_.wait_for(lock, stop, process_refresh_, [] { return false; })) {
+    if (stop.stop_requested()) return;
+    publish_process_snapshot();
+  }
+}
+
+void Daemon::publish_process_snapshot() {
   core::Families families;
   core::add_sample(core::add_gauge(families, "pgpulse_build_info",
                                    "Always 1; the labels say which pgpulse build is running."),
@@ -72,10 +97,11 @@ void Daemon::publish_process_metrics(bool last_reload_ok, double last_reload_suc
   core::add_sample(
       core::add_gauge(families, "pgpulse_config_last_reload_successful",
                       "1 when the last configuration load (start or SIGHUP) succeeded, else 0."),
-      {}, last_reload_ok ? 1 : 0);
+      {}, last_reload_ok_ ? 1 : 0);
   core::add_sample(core::add_gauge(families, "pgpulse_config_last_reload_success_timestamp_seconds",
                                    "Unix time of the last successful configuration load."),
-                   {}, last_reload_success_unix);
+                   {}, last_reload_success_unix_);
+  if (auto stats = read_process_stats()) add_process_families(families, *stats);
   auto snapshot = std::make_shared<core::Snapshot>();
   snapshot->collector = "process";
   snapshot->taken_at = std::chrono::system_clock::now();

@@ -11,6 +11,7 @@
 
 #include "config/config_loader.hpp"
 #include "config/dsn.hpp"
+#include "config/help.hpp"
 #include "core/snapshot_store.hpp"
 #include "core/time.hpp"
 #include "daemon/check_command.hpp"
@@ -35,6 +36,13 @@ config::LoadResult load(const std::vector<std::string>& args, const config::Envi
 
 void print_targets(const config::Config& config) {
   for (const auto& target : config.targets) {
+    if (target.dsn.empty()) {
+      // No --dsn, PGPULSE_DSN, DATA_SOURCE_NAME or targets: libpq's own defaults decide.
+      std::cout << "  no target configured: pgpulse connects as psql would, with libpq's PG*\n"
+                   "  environment variables and defaults (the local socket), as target \""
+                << target.name << "\"\n";
+      continue;
+    }
     std::cout << "  target " << target.name << ": " << config::redact_dsn(target.dsn) << "\n";
   }
 }
@@ -123,6 +131,7 @@ int main(int argc, char** argv) {
   auto env = config::environment_from(environ);
   auto infos = daemon::collector_infos();
   auto cli = config::parse_command_line(args, config::build_schema(infos));
+  for (const auto& warning : cli.warnings) std::cerr << "pgpulse: warning: " << warning << "\n";
   if (cli.action == config::Action::Help) {
     std::cout << config::render_help(config::build_schema(infos), infos);
     return 0;

@@ -25,13 +25,16 @@ namespace pgpulse::exporter {
 
 struct HttpRequest {
   std::string method;
-  std::string target;  // path and query
+  std::string target;             // path and query
+  std::string accept{};           // the Accept header, "" when absent
+  std::string accept_encoding{};  // the Accept-Encoding header, "" when absent
 };
 
 struct HttpResponse {
   unsigned status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::shared_ptr<const std::string> body;
+  std::vector<std::pair<std::string, std::string>> headers{};  // e.g. Content-Encoding, Vary
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

@@ -156,14 +156,16 @@ class HttpSession : public Connection {
   void serve() {
     HttpResponse response;
     try {
-      response = state_.handler(HttpRequest{std::string(request_.method_string()), target_});
+      response = state_.handler(HttpRequest{std::string(request_.method_string()), target_,
+                                            std::string(request_[http::field::accept]),
+                                            std::string(request_[http::field::accept_encoding])});
     } catch (const std::exception& e) {
       spdlog::error("http handler failed: {}", e.what());
       response = HttpResponse{500, kTextType, text("internal error\n")};
     }
     bool head = request_.method() == http::verb::head;
     respond(response.status, head ? std::make_shared<const std::string>() : response.body,
-            request_.keep_alive(), {}, response.content_type);
+            request_.keep_alive(), response.headers, response.content_type);
   }
 
   void respond(unsigned status, std::shared_ptr<const std::string> body, bool keep_alive,

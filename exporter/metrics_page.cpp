@@ -33,4 +33,20 @@ std::string merge_families(const core::SnapshotStore::View& view) {
   return body;
 }
 
+std::shared_ptr<const std::string> MetricsPage::body(MetricsFormat format, bool gzipped) {
+  auto page = text_.page(store_, merge_families);
+  if (format == MetricsFormat::OpenMetrics) {
+    page = openmetrics_.derive(page, [](const std::string& text) { return to_openmetrics(text); });
+  }
+  if (!gzipped) return page.body;
+  auto& cache = format == MetricsFormat::OpenMetrics ? openmetrics_gzip_ : text_gzip_;
+  return cache
+      .derive(page,
+              [this](const std::string& plain) {
+                ++compressions_;
+                return gzip(plain);
+              })
+      .body;
+}
+
 }  // namespace pgpulse::exporter

@@ -77,7 +77,16 @@ HttpResponse Routes::handle(const HttpRequest& request) {
   std::string path = request.target.substr(0, request.target.find('?'));
   const char* json_type = "application/json";
   if (path == "/metrics") {
-    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_.body()};
+    // The text format or OpenMetrics, gzip-compressed when the client takes it (Prometheus asks
+    // for both); every variant is cached per store generation.
+    auto format = negotiate_format(request.accept);
+    bool gzipped = accepts_gzip(request.accept_encoding);
+    HttpResponse response{
+        200, format == MetricsFormat::OpenMetrics ? kOpenMetricsContentType : kTextContentType,
+        metrics_.body(format, gzipped)};
+    response.headers.push_back({"Vary", "Accept, Accept-Encoding"});
+    if (gzipped) response.headers.push_back({"Content-Encoding", "gzip"});
+    return response;
   }
   if (path == "/healthz") return text(200, "ok\n");
   if (path == "/tables") return HttpResponse{200, json_type, tables_.get(store_, tables_json)};

@@ -23,7 +23,7 @@ section{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:1em;m
 table{border-collapse:collapse;width:100%} td,th{text-align:left;padding:3px 6px;border-bottom:1px solid #eef0f2;vertical-align:top}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;color:#fff;font-size:12px}
 .ok{background:#2e7d32}.warning{background:#b26a00}.critical{background:#c62828}.skipped{background:#8a939c}
-.num{font-size:24px;font-weight:600} .muted{color:#66707a} code{font-size:12px;word-break:break-all}
+.num{font-size:24px;font-weight:600} .muted{color:#66707a} code{font-size:12px;overflow-wrap:anywhere}
 nav a{margin-right:1em}
 )CSS";
 

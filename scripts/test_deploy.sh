@@ -27,10 +27,12 @@ BUILD_DIR=${BUILD_DIR:-build}
 BIN=${PGPULSE_BIN:-$root/$BUILD_DIR/pgpulse}
 PYTHON=/usr/bin/python3
 CHECKS=("$PYTHON" "$root/deploy/test/checks.py")
+SCRAPE=("$PYTHON" "$root/deploy/test/scrape_checks.py")
 
 # ---------------------------------------------------------------- tools
 PACKAGES=(prometheus prometheus-alertmanager docker-compose python3 python3-yaml postgresql-15
-          curl dpkg-dev binutils systemd procps shellcheck)
+          curl dpkg-dev binutils systemd procps shellcheck lintian help2man man-db zlib1g-dev
+          python3-prometheus-client bsdextrautils)
 # shellcheck source=scripts/lib/packages.sh
 . scripts/lib/packages.sh
 ensure_packages "${PACKAGES[@]}"
@@ -60,6 +62,18 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
+
+# The release package, built before the watchdog starts: a first build compiles everything again
+# with the hardening flags (ccache makes the next ones quick). PGPULSE_DEB skips it.
+deb=${PGPULSE_DEB:-}
+if [ -z "$deb" ]; then
+  echo "==> building the Debian package (scripts/build_deb.sh)"
+  deb=$(scripts/build_deb.sh 2>"$work/build_deb.log" | tail -1) || {
+    deb=""
+    tail -30 "$work/build_deb.log" >&2
+  }
+fi
+
 # A watchdog: nothing here may hang a CI run (DEPLOY_TEST_TIMEOUT seconds, default 25 minutes;
 # the whole script takes 4-5 minutes on an idle 2-core machine, three times that under load).
 (
@@ -70,82 +84,8 @@ trap cleanup EXIT
 ) &
 pids+=($!)
 
-step() { printf '\n==> %s (at %ss)\n' "$*" "$SECONDS"; }
-
-# check "what" command...: runs it, shows its output indented, counts a pass or a failure.
-check() {
-  local what=$1 output rc
-  shift
-  echo "--- $what"
-  set +e
-  output=$("$@" 2>&1)
-  rc=$?
-  set -e
-  [ -n "$output" ] && printf '%s\n' "$output" | sed 's/^/    /' | tail -40
-  if [ "$rc" = 0 ]; then
-    passed=$((passed + 1))
-    echo "    PASS"
-  else
-    failed=$((failed + 1))
-    failures+=("$what")
-    echo "    FAIL ($what, exit $rc)"
-  fi
-}
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
-    case $port in 5432 | 9090 | 9093 | 9094 | 9188) continue ;; esac
-    port_in_use "$port" || { echo "$port"; return; }
-  done
-  echo "no free port found" >&2
-  return 1
-}
-
-# wait_for SECONDS WHAT COMMAND...: polls COMMAND every half second.
-wait_for() {
-  local limit=$1 what=$2 deadline=$((SECONDS + $1))
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "timed out after ${limit}s waiting for $what" >&2
-      return 1
-    fi
-    sleep 0.5
-  done
-}
-
-# launch VAR READY_PATH LOG COMMAND...: starts COMMAND, in which @PORT@ stands for a free port,
-# in the background and waits until http://127.0.0.1:PORT/READY_PATH answers. If the process exits
-# first (the port was taken in between), it tries again on another port. Sets VAR to the port.
-launch() {
-  local var=$1 ready=$2 logfile=$3 port pid attempt deadline
-  shift 3
-  for attempt in 1 2 3 4 5; do
-    port=$(free_port)
-    "${@//@PORT@/$port}" >"$logfile" 2>&1 &
-    pid=$!
-    deadline=$((SECONDS + 60))
-    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
-      if curl -fsS "http://127.0.0.1:$port$ready" >/dev/null 2>&1; then
-        pids+=("$pid")
-        printf -v "$var" '%s' "$port"
-        return 0
-      fi
-      sleep 0.5
-    done
-    # The process may have exited already (a port taken in the meantime): neither kill nor
-    # wait may end the script under set -e; the next attempt takes another port.
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    echo "attempt $attempt of $1 on port $port failed:" >&2
-    tail -5 "$logfile" | sed 's/^/    /' >&2
-  done
-  echo "could not start $1 in 5 attempts" >&2
-  return 1
-}
+# shellcheck source=scripts/lib/deploy_helpers.sh
+. scripts/lib/deploy_helpers.sh
 
 # ================================================================ static checks
 step "Prometheus rules"
@@ -179,15 +119,23 @@ routes_ok() {
 check "Alertmanager routes by severity and category" routes_ok
 
 step "docker-compose sidecar stack"
-check "docker-compose config -q" \
-  bash -c 'cd deploy && docker-compose -f docker-compose.yml config -q'
+check "docker-compose config -q (with GRAFANA_ADMIN_PASSWORD set)" \
+  bash -c 'cd deploy && GRAFANA_ADMIN_PASSWORD=deploy-test docker-compose -f docker-compose.yml config -q'
+grafana_password_required() {
+  local out
+  out=$(cd deploy && env -u GRAFANA_ADMIN_PASSWORD docker-compose -f docker-compose.yml config -q 2>&1) &&
+    { echo "docker-compose accepted the file without GRAFANA_ADMIN_PASSWORD"; return 1; }
+  grep -o 'set GRAFANA_ADMIN_PASSWORD[^"]*' <<<"$out" | head -1
+}
+check "docker-compose refuses to run Grafana without GRAFANA_ADMIN_PASSWORD" grafana_password_required
 check "compose services, mounts and sidecar network" "${CHECKS[@]}" compose deploy/docker-compose.yml
 check "pgpulse --check-config deploy/compose/pgpulse.yml (DSN from the environment)" \
   env PGPULSE_DSN="host=127.0.0.1 port=5432 dbname=postgres user=pgpulse" \
   PGPULSE_TARGET_NAME=compose-postgres "$BIN" --check-config --config deploy/compose/pgpulse.yml
 check "sh -n deploy/compose/initdb/10-pgpulse-role.sh" sh -n deploy/compose/initdb/10-pgpulse-role.sh
 check "docker-compose config -q with the optional PgBouncer override" \
-  bash -c 'cd deploy && docker-compose -f docker-compose.yml -f docker-compose.pgbouncer.yml config -q'
+  bash -c 'cd deploy && GRAFANA_ADMIN_PASSWORD=deploy-test \
+    docker-compose -f docker-compose.yml -f docker-compose.pgbouncer.yml config -q'
 check "PgBouncer override: PgBouncer in the sidecar netns, pgpulse watching both" \
   "${CHECKS[@]}" compose-pgbouncer deploy/docker-compose.yml deploy/docker-compose.pgbouncer.yml
 check "pgpulse --check-config deploy/compose/pgpulse-pgbouncer.yml (PGPULSE_DSN blanked by the override)" \
@@ -232,47 +180,16 @@ check "multi-stage Debian 12 build with scripts/setup.sh, non-root runtime, HEAL
   "${CHECKS[@]}" dockerfile "$BIN"
 
 step "systemd unit and Debian package"
-unit_ok() {
-  local unit=deploy/systemd/pgpulse.service out directive
-  # shellcheck disable=SC2016 # literal $MAINPID, as in the unit
-  for directive in 'DynamicUser=yes' 'ProtectSystem=strict' 'NoNewPrivileges=yes' \
-    'EnvironmentFile=-/etc/default/pgpulse' 'ExecReload=/bin/kill -HUP $MAINPID' \
-    'ExecStart=/usr/bin/pgpulse --config /etc/pgpulse/pgpulse.yml'; do
-    grep -qF -- "$directive" "$unit" || { echo "missing: $directive"; return 1; }
-  done
-  # verify needs the binary where ExecStart says: point it at the build.
-  sed "s#/usr/bin/pgpulse#$BIN#" "$unit" >"$work/pgpulse.service"
-  out=$(systemd-analyze verify "$work/pgpulse.service" 2>&1) || { echo "$out"; return 1; }
-  if [ -n "$out" ]; then echo "$out"; return 1; fi
-  echo "systemd-analyze verify: clean"
-  out=$(systemd-analyze security --offline=yes "$work/pgpulse.service" 2>&1 | grep 'Overall exposure') ||
-    return 0
-  echo "$out"
-  "$PYTHON" -c 'import re, sys; sys.exit(float(re.search(r"level for \S+: ([0-9.]+)", sys.argv[1]).group(1)) > 2.5)' "$out"
-}
+# shellcheck source=scripts/lib/deploy_package.sh
+. scripts/lib/deploy_package.sh
 check "systemd unit: hardening directives, systemd-analyze verify and security" unit_ok
 check "pgpulse --check-config deploy/systemd/pgpulse.yml (the packaged /etc/pgpulse/pgpulse.yml)" \
   "$BIN" --check-config --config deploy/systemd/pgpulse.yml
-package_ok() {
-  local deb contents
-  if [ ! -f "$BUILD_DIR/CPackConfig.cmake" ] || [ cmake/packaging.cmake -nt "$BUILD_DIR/CPackConfig.cmake" ]; then
-    cmake -S . -B "$BUILD_DIR" >/dev/null
-  fi
-  (cd "$BUILD_DIR" && cpack -G DEB -B "$work/deb") | tail -3
-  deb=$(ls "$work"/deb/*.deb)
-  echo "package: $(basename "$deb")"
-  contents=$(dpkg-deb -c "$deb")
-  for path in ./usr/bin/pgpulse ./usr/lib/systemd/system/pgpulse.service ./etc/pgpulse/pgpulse.yml \
-    ./etc/default/pgpulse ./usr/share/doc/pgpulse/runbook.md ./usr/share/pgpulse/alerts.yml; do
-    grep -qE " ${path//./\\.}\$" <<<"$contents" || { echo "not in the package: $path"; return 1; }
-    echo "contains $path"
-  done
-  echo "Depends: $(dpkg-deb -f "$deb" Depends)"
-  dpkg-deb -f "$deb" Depends | grep -q libpq5 || { echo "Depends lacks libpq5"; return 1; }
-  dpkg-deb -I "$deb" conffiles | grep -qx /etc/pgpulse/pgpulse.yml ||
-    { echo "/etc/pgpulse/pgpulse.yml is not a conffile"; return 1; }
-}
-check "cpack -G DEB: binary, unit, config, docs; dependencies from dpkg-shlibdeps" package_ok
+check "the .deb (scripts/build_deb.sh): binary, man page, unit, config, docs, copyright, changelog; dependencies from dpkg-shlibdeps" package_ok
+check "lintian: no errors, no warnings" lintian_ok
+check "the .deb unpacked into a scratch root: --version, --check-config of its config, man page, systemd-analyze verify of its unit" \
+  installed_ok
+check "cmake --install (DESTDIR) installs the binary and the man page" cmake_install_ok
 
 if command -v shellcheck >/dev/null 2>&1; then
   step "shell scripts"
@@ -287,53 +204,11 @@ has_rls=false
 "$BIN" --help | grep -qE '^  rls +enabled' && has_rls=true
 echo "rls collector in this build: $has_rls"
 
-# 53: 50 usable slots, so the sessions below (PgBouncer's three server connections included) stay
-# over 80% (PostgresConnectionsNearLimit) and under 95% (PostgresConnectionsExhausted must not fire).
-PGPULSE_TEST_PG_SETTINGS="max_connections=53 archive_mode=on archive_command=true" \
-  "$root/scripts/pg_test_server.sh" start "$pgdir"
-# shellcheck disable=SC1091
-. "$pgdir/env"
-pgport=$PGPULSE_TEST_PGPORT
-sql() { psql -X -q -v ON_ERROR_STOP=1 "host=127.0.0.1 port=$pgport user=postgres dbname=${2:-postgres}" -c "$1"; }
-
-# The monitoring role, exactly as the compose stack creates it (pg_monitor, no superuser).
-POSTGRES_USER=postgres POSTGRES_DB=postgres PGPULSE_DB_PASSWORD=e2e-secret PGHOST=127.0.0.1 \
-  PGPORT=$pgport sh deploy/compose/initdb/10-pgpulse-role.sh >/dev/null
-sql "CREATE DATABASE e2e_app CONNECTION LIMIT 20" >/dev/null
-sql "CREATE ROLE e2e_app LOGIN CONNECTION LIMIT 5; CREATE ROLE e2e_bypass LOGIN BYPASSRLS;
-     CREATE TABLE e2e_locked (id int);
-     CREATE TABLE e2e_tenant_open (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL, body text);
-     CREATE TABLE e2e_tenant_protected (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL);
-     ALTER TABLE e2e_tenant_protected ENABLE ROW LEVEL SECURITY;
-     CREATE POLICY e2e_isolation ON e2e_tenant_protected
-       USING (tenant_id = current_setting('app.tenant_id', true)::bigint);
-     CREATE TABLE e2e_tenant_two_policies (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL);
-     ALTER TABLE e2e_tenant_two_policies ENABLE ROW LEVEL SECURITY;
-     CREATE POLICY e2e_read ON e2e_tenant_two_policies FOR SELECT
-       USING (tenant_id = current_setting('app.tenant_id', true)::bigint);
-     CREATE POLICY e2e_write ON e2e_tenant_two_policies FOR INSERT
-       WITH CHECK (tenant_id = current_setting('app.tenant_id', true)::bigint);
-     CREATE TABLE e2e_events (id bigserial PRIMARY KEY, status text, created_at timestamptz);
-     INSERT INTO e2e_events (status, created_at)
-       SELECT CASE WHEN g % 10 = 0 THEN 'open' ELSE 'done' END, now() FROM generate_series(1, 20000) g;
-     ANALYZE e2e_events;
-     CREATE TABLE e2e_bloat (id int) WITH (autovacuum_enabled = off);
-     INSERT INTO e2e_bloat SELECT generate_series(1, 30000);
-     DELETE FROM e2e_bloat WHERE id % 2 = 0;
-     CREATE TABLE e2e_deadlock (id int PRIMARY KEY);
-     INSERT INTO e2e_deadlock VALUES (1), (2);
-     SELECT pg_create_physical_replication_slot('e2e_forgotten', true);" >/dev/null
-echo "PostgreSQL on port $pgport: role pgpulse (pg_monitor), database e2e_app (limit 20), role e2e_app (limit 5), BYPASSRLS role, tenant tables"
-echo "  15,000 dead tuples in e2e_bloat (autovacuum off), inactive slot e2e_forgotten, archive_command true"
-"$root/scripts/pg_standby.sh" create "$pgdir" "$standbydir" e2e_standby >/dev/null
-standbyport=$(cat "$standbydir/port")
-echo "standby on port $standbyport, streaming through slot e2e_standby"
-# PgBouncer in front of it (pools of 2, and a "budget" database of 150 + 10 reserve: more than the
-# server's 50 usable slots), watched by pgpulse as target e2e-pgbouncer linked to e2e.
-"$root/scripts/pgbouncer_test_server.sh" start "$pgdir/pgbouncer"
-# shellcheck disable=SC1091
-. "$pgdir/pgbouncer/env"
-pgbport=$PGPULSE_TEST_PGBOUNCER_PORT
+# shellcheck source=scripts/lib/deploy_servers.sh
+. scripts/lib/deploy_servers.sh
+start_servers
+check "the packaged binary (in the scratch root) runs pgpulse check against this server" \
+  installed_check_ok e2e-secret "host=127.0.0.1 port=$pgport dbname=postgres user=pgpulse"
 
 cat >"$work/pgpulse.yml" <<EOF
 interval: 1s
@@ -365,7 +240,7 @@ if $has_rls; then
   optional='^pgpulse_connect_failure_reason'
 else
   # Without the rls collector its series cannot exist; everything else must still have data.
-  optional='^(pgpulse_connect_failure_reason|pgpulse_rls_|pgpulse_role_bypasses_rls|pgpulse_monitoring_role_superuser|pgpulse_seq_scan_|target:pgpulse_rls_)'
+  optional='^(pgpulse_connect_failure_reason|pgpulse_rls_|pgpulse_rls_bypass_role|pgpulse_monitoring_role_superuser|pgpulse_seq_scan_|target:pgpulse_rls_)'
 fi
 launch pgpulse_port /readyz "$work/pgpulse.log" "$BIN" "${pgpulse_args[@]}"
 pgpulse_url="http://127.0.0.1:$pgpulse_port"
@@ -380,6 +255,14 @@ launch am_port /-/ready "$work/alertmanager.log" prometheus-alertmanager \
 am_url="http://127.0.0.1:$am_port"
 echo "Alertmanager on port $am_port (the shipped routing, every receiver a webhook on port $hook_port)"
 
+# Two more scrapes of pgpulse through recording proxies (deploy/test/scrape_checks.py): one passes
+# Prometheus' own Accept and Accept-Encoding (OpenMetrics, gzip), one asks for the uncompressed
+# text format. Their series are dropped after parsing; up and scrape_samples_scraped stay.
+om_proxy_port="" text_proxy_port=""   # set by launch
+launch om_proxy_port /healthz "$work/proxy-pass.log" "${SCRAPE[@]}" proxy @PORT@ "$pgpulse_url" pass \
+  "$work/scrapes-pass.jsonl"
+launch text_proxy_port /healthz "$work/proxy-text.log" "${SCRAPE[@]}" proxy @PORT@ "$pgpulse_url" text \
+  "$work/scrapes-text.jsonl"
 "${CHECKS[@]}" e2e-rules deploy/prometheus/alerts.yml "$work/alerts-e2e.yml"
 cat >"$work/prometheus.yml" <<EOF
 global:
@@ -396,70 +279,28 @@ scrape_configs:
   - job_name: pgpulse
     static_configs:
       - targets: ["127.0.0.1:$pgpulse_port"]
+  - job_name: pgpulse-negotiated
+    static_configs:
+      - targets: ["127.0.0.1:$om_proxy_port"]
+    metric_relabel_configs: [{source_labels: [__name__], regex: ".+", action: drop}]
+  - job_name: pgpulse-text
+    static_configs:
+      - targets: ["127.0.0.1:$text_proxy_port"]
+    metric_relabel_configs: [{source_labels: [__name__], regex: ".+", action: drop}]
 EOF
 started=$SECONDS
 launch prom_port /-/ready "$work/prometheus.log" prometheus --config.file="$work/prometheus.yml" \
   --storage.tsdb.path="$work/prom" --web.listen-address=127.0.0.1:@PORT@
 prom_url="http://127.0.0.1:$prom_port"
 echo "Prometheus on port $prom_port: scraping pgpulse every second, rules loaded with for: 0s"
-# Ready is not scraping: Prometheus applies its targets up to 5 s later. The counters the
-# trouble below moves (deadlocks) need a sample from before it, or increase() sees no change.
-prom_has_deadlock_counter() {
-  [ "$("${CHECKS[@]}" value "$prom_url" 'count(pgpulse_database_deadlocks_total{target="e2e"})')" != none ]
-}
-wait_for 30 "Prometheus' first scrape of pgpulse" prom_has_deadlock_counter ||
-  { echo "Prometheus never scraped pgpulse" >&2; exit 1; }
+# shellcheck source=scripts/lib/deploy_scrape.sh
+. scripts/lib/deploy_scrape.sh
+wait_for_first_scrape
 
 # ---------------------------------------------------------------- trouble
-# open_session APP [DB] [USER] [PORT]: a psql session kept open on a FIFO; send SQL with `say`,
-# end it with close_session (psql reads EOF and disconnects). This shell holds the only write end
-# of each FIFO: psql starts without the descriptors of the other sessions. PORT defaults to the
-# server's; $pgbport is PgBouncer's.
-open_session() {
-  local app=$1 db=${2:-postgres} user=${3:-postgres} port=${4:-$pgport} fifo fd
-  fifo="$work/session.${#session_fds[@]}"
-  mkfifo "$fifo"
-  exec {fd}<>"$fifo"
-  session_fds+=("$fd")
-  (
-    for inherited in "${session_fds[@]}"; do eval "exec $inherited>&-"; done
-    exec psql -X -q "host=127.0.0.1 port=$port dbname=$db user=$user application_name=$app" \
-      -f "$fifo" >>"$work/sessions.log" 2>&1
-  ) &
-  pids+=($!)
-  last_fd=$fd
-}
-say() { printf '%s\n' "$2" >&"$1"; }
-close_session() { eval "exec $1>&-"; }
-
-for _ in 1 2 3; do open_session e2e-idle; say "$last_fd" "SELECT 1;"; done
-open_session e2e-holder
-say "$last_fd" "BEGIN; LOCK TABLE e2e_locked IN ACCESS EXCLUSIVE MODE;"
-sleep 0.5
-open_session e2e-waiter
-say "$last_fd" "SELECT count(*) FROM e2e_locked;"
-blocked_since=$SECONDS
-open_session e2e-report
-say "$last_fd" "SELECT pg_sleep(600);"
-pool_fds=()
-for _ in 1 2 3; do open_session e2e-pool; say "$last_fd" "SELECT 1;"; pool_fds+=("$last_fd"); done
-for _ in 1 2 3 4 5; do open_session e2e-role e2e_app e2e_app; say "$last_fd" "SELECT 1;"; done
-open_session e2e-scan
-say "$last_fd" "SELECT count(*) FROM e2e_events WHERE status = 'open' \\watch 0.5"
-open_session e2e-slow
-say "$last_fd" "SELECT pg_sleep(1.2) \\watch 0.2"
-echo "sessions: 3 idle, 1 idle in transaction holding an exclusive lock, 1 waiting on it, 1 long query,"
-echo "          3 in pool e2e-pool (budget 2), 5 of role e2e_app (limit 5), 1 seq-scanning e2e_events,"
-echo "          1 repeating a 1.2 s statement;"
-# Through PgBouncer: two sessions hold the session pool's two server connections, a third waits;
-# one client of the budget database gives that pool (and its budget) a row in SHOW POOLS.
-for _ in 1 2; do open_session e2e-pgb-holder session postgres "$pgbport"; say "$last_fd" "SELECT 1;"; done
-sleep 0.5
-open_session e2e-pgb-waiter session postgres "$pgbport"
-say "$last_fd" "SELECT 1;"
-open_session e2e-pgb-budget budget postgres "$pgbport"
-say "$last_fd" "SELECT 1;"
-echo "          through PgBouncer: 2 holding the session pool (size 2), 1 waiting, 1 in the budget pool"
+# shellcheck source=scripts/lib/deploy_sessions.sh
+. scripts/lib/deploy_sessions.sh
+start_trouble
 
 check "the Dockerfile's HEALTHCHECK command against the running pgpulse" \
   env PGPULSE_WEB_LISTEN_ADDRESS="127.0.0.1:$pgpulse_port" bash -c "$("${CHECKS[@]}" healthcheck-cmd)"
@@ -470,26 +311,7 @@ runbook_sql_ok() {
 }
 check "the runbook's read-only SQL runs against PostgreSQL 15" runbook_sql_ok
 
-# A deadlock: each session locks one row, then the other's (deadlock_timeout is 1s); then both
-# sessions go, so that they do not count against max_connections later.
-open_session e2e-deadlock-a; deadlock_a=$last_fd
-open_session e2e-deadlock-b; deadlock_b=$last_fd
-say "$deadlock_a" "BEGIN; UPDATE e2e_deadlock SET id = id WHERE id = 1;"
-say "$deadlock_b" "BEGIN; UPDATE e2e_deadlock SET id = id WHERE id = 2;"
-both_hold_a_row() {
-  [ "$(psql -X -At "host=127.0.0.1 port=$pgport user=postgres dbname=postgres" -c \
-    "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'e2e-deadlock-_'
-       AND state = 'idle in transaction'")" = 2 ]
-}
-wait_for 30 "both deadlock sessions to hold their row" both_hold_a_row
-say "$deadlock_a" "UPDATE e2e_deadlock SET id = id WHERE id = 2;"
-say "$deadlock_b" "UPDATE e2e_deadlock SET id = id WHERE id = 1;"
-sleep 2
-say "$deadlock_a" "ROLLBACK;"
-say "$deadlock_b" "ROLLBACK;"
-close_session "$deadlock_a"
-close_session "$deadlock_b"
-echo "provoked a deadlock between e2e-deadlock-a and e2e-deadlock-b"
+provoke_deadlock
 
 echo "leaking: one more idle connection of e2e-leaky per second, 24 in all"
 for _ in $(seq 1 24); do open_session e2e-leaky; say "$last_fd" "SELECT 1;"; sleep 1; done
@@ -504,9 +326,11 @@ step "every PromQL expression of the rules and the dashboard, through Prometheus
 check "each expression parses and each of its selectors returns data" \
   env E2E_OPTIONAL_SELECTORS="$optional" "${CHECKS[@]}" evaluate "$prom_url" 'e2e|e2e-standby|e2e-pgbouncer' \
   $((SECONDS - started + 5))
-metrics_documented_ok() {
-  curl -sf "$pgpulse_url/metrics" >"$work/scrape.txt" && "${CHECKS[@]}" metrics-documented "$work/scrape.txt"
-}
+check "/metrics as text, gzip, OpenMetrics and both: promtool and the OpenMetrics parser" formats_ok
+check "Prometheus scraped OpenMetrics, gzip-compressed (its own Accept), and parsed it" \
+  scraped_ok pgpulse-negotiated "$work/scrapes-pass.jsonl" "application/openmetrics-text; version=1.0.0" gzip
+check "Prometheus scraped the text format, uncompressed, and parsed it" \
+  scraped_ok pgpulse-text "$work/scrapes-text.jsonl" "text/plain; version=0.0.4" identity
 check "every exposed metric and every metric the rules and dashboard read is in docs/metrics.md" \
   metrics_documented_ok
 
@@ -567,7 +391,8 @@ if [ "$failed" -gt 0 ]; then
   echo "failed checks:"
   printf '  - %s\n' "${failures[@]}"
   echo "logs: pgpulse, Prometheus and Alertmanager (last lines)"
-  tail -5 "$work/pgpulse.log" "$work/prometheus.log" "$work/alertmanager.log" 2>/dev/null | sed 's/^/    /'
+  tail -5 "$work/pgpulse.log" "$work/prometheus.log" "$work/alertmanager.log" 2>/dev/null |
+    sed 's/^/    /' || true
 fi
 echo "deploy: $passed passed, $failed failed in ${SECONDS}s"
 [ "$failed" = 0 ]

@@ -52,7 +52,9 @@ ALERTS = os.path.join(ROOT, "deploy/prometheus/alerts.yml")
 ALERTS_TEST = os.path.join(ROOT, "deploy/prometheus/alerts_test.yml")
 RUNBOOK = os.path.join(ROOT, "docs/runbook.md")
 DASHBOARD = os.path.join(ROOT, "deploy/grafana/dashboards/pgpulse.json")
-RUNBOOK_URL = "https://github.com/pgpulse/pgpulse/blob/main/docs/runbook.md#"
+# pgpulse has no public home page: the rules link the runbook the Debian package installs (the
+# README says how to point them at a copy of your own).
+RUNBOOK_URL = "file:///usr/share/doc/pgpulse/runbook.md#"
 
 # The alerts issue 5 asks for, with the severities it fixes.
 REQUIRED_ALERTS = {
@@ -152,6 +154,10 @@ def check_rules():
                 problem(f"{name}: no {key} annotation")
         if not re.search(r"\$labels|\$value", str(annotations.get("description", ""))):
             problem(f"{name}: description uses neither $labels nor $value")
+        summary = str(annotations.get("summary", ""))
+        if "$labels.target" in summary and "$labels.instance" not in summary:
+            problem(f"{name}: the summary names the target but not the pgpulse instance (two "
+                    "pgpulse may name their targets alike)")
         url = annotations.get("runbook_url", "")
         if url != RUNBOOK_URL + name.lower():
             problem(f"{name}: runbook_url {url!r} is not {RUNBOOK_URL + name.lower()}")
@@ -197,6 +203,13 @@ def check_rule_tests():
 def check_compose(path):
     compose = load_yaml(path)
     services = compose.get("services", {})
+    if "version" in compose:
+        problem("the obsolete top-level version: key (the Compose Specification has none)")
+    grafana_password = str(services.get("grafana", {}).get("environment", {})
+                           .get("GF_SECURITY_ADMIN_PASSWORD", ""))
+    if not re.fullmatch(r"\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}", grafana_password):
+        problem("Grafana's admin password must be required (${GRAFANA_ADMIN_PASSWORD:?...}), "
+                f"not defaulted: {grafana_password!r}")
     for name in ("postgres", "pgpulse", "prometheus", "alertmanager", "grafana"):
         if name not in services:
             problem(f"service {name} missing")
@@ -471,6 +484,10 @@ def check_dashboard():
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
     if "target" not in variables:
         problem("no target template variable")
+    if "instance" not in variables:
+        problem("no instance template variable (two pgpulse may name their targets alike)")
+    elif "$instance" not in json.dumps(variables.get("target", {}).get("query", "")):
+        problem("the target variable does not follow $instance")
     if variables.get("datasource", {}).get("type") != "datasource":
         problem("no datasource variable")
     ids = set()
@@ -509,6 +526,8 @@ def check_dashboard():
             problem(f"panel {title!r} has no query")
         for t in targets:
             uses_target = "$target" in t.get("expr", "") or "${target}" in t.get("expr", "")
+            if "$instance" not in t.get("expr", ""):
+                problem(f"panel {title!r}: query {t.get('expr')!r} ignores $instance")
             unlabelled = re.match(r"^(up\{|pgpulse_build_info|pgpulse_config_last_reload)", t.get("expr", ""))
             if not uses_target and not unlabelled:
                 problem(f"panel {title!r}: query {t.get('expr')!r} ignores $target")
@@ -529,7 +548,7 @@ def check_dashboard():
     grafana_mounts = [str(v) for v in compose["services"]["grafana"].get("volumes", [])]
     if not any(v.startswith("./grafana/dashboards:" + p) for v in grafana_mounts for p in paths):
         problem("the dashboard provider's path is not where docker-compose mounts the dashboards")
-    print(f"    {count} panels, each with a title, a description, a unit and $target; rows: "
+    print(f"    {count} panels, each with a title, a description, a unit, $instance and $target; rows: "
           + ", ".join(sorted(covered)))
     finish("grafana dashboard")
 
@@ -559,6 +578,23 @@ def check_dockerfile(binary):
     runtime = instructions[last_from:]
     if not any(w == "RUN" and "scripts/setup.sh" in r for w, r in build):
         problem("the build stage does not run scripts/setup.sh")
+    # The packages in a layer of their own, before the sources: a code change must not
+    # reinstall them.
+    copy_all = next((i for i, (w, r) in enumerate(build) if w == "COPY" and r.split()[0] == "."), None)
+    deps = next((i for i, (w, r) in enumerate(build) if w == "RUN" and "--deps-only" in r), None)
+    if copy_all is None or deps is None or deps > copy_all:
+        problem("the build stage must install its packages (scripts/setup.sh --deps-only) "
+                "before COPY . .")
+    elif any(w == "COPY" and r.split()[0] == "." for w, r in build[:deps]):
+        problem("the package layer depends on the whole source tree")
+    labels = " ".join(r for w, r in runtime if w == "LABEL")
+    for key in ("title", "description", "version", "revision", "licenses"):
+        if f"org.opencontainers.image.{key}=" not in labels:
+            problem(f"no OCI label org.opencontainers.image.{key}")
+    version = re.search(r"project\(pgpulse VERSION (\S+)",
+                        open(os.path.join(ROOT, "CMakeLists.txt")).read()).group(1)
+    if not any(w == "ARG" and r == f"PGPULSE_VERSION={version}" for w, r in runtime):
+        problem(f"ARG PGPULSE_VERSION is not {version}, the version in CMakeLists.txt")
     if not any(w == "COPY" and "--from=" in r for w, r in runtime):
         problem("the runtime stage does not copy the binary from the build stage")
     users = [r for w, r in runtime if w == "USER"]
@@ -575,7 +611,9 @@ def check_dockerfile(binary):
     packages = set()
     for w, r in runtime:
         if w == "RUN" and "apt-get install" in r:
-            packages |= set(re.findall(r"\b(lib[a-z0-9.+-]+)", r.split("apt-get install", 1)[1].split("&&")[0]))
+            # Every package name, not only lib*: zlib1g is one (options start with "-").
+            packages |= set(re.findall(r"(?<![\w.+-])([a-z0-9][a-z0-9.+-]+)",
+                                       r.split("apt-get install", 1)[1].split("&&")[0]))
     base = {"libc6", "libstdc++6", "libgcc-s1"}
     needed = subprocess.run(["objdump", "-p", binary], capture_output=True, text=True, check=True).stdout
     for lib in re.findall(r"NEEDED\s+(\S+)", needed):
@@ -723,6 +761,7 @@ def selectors(expr):
 
 def grafana_expr(expr, target):
     expr = re.sub(r"\$\{target(:[a-z]+)?\}|\$target\b|\[\[target\]\]", target, expr)
+    expr = re.sub(r"\$\{instance(:[a-z]+)?\}|\$instance\b|\[\[instance\]\]", ".+", expr)
     for var, value in (("__rate_interval", "1m"), ("__interval", "15s"), ("__range", "5m")):
         expr = expr.replace("${" + var + "}", value).replace("$" + var, value)
     m = re.match(r"^\s*label_values\((.*),\s*\w+\s*\)\s*$", expr)
@@ -752,7 +791,7 @@ def expressions(target):
 
 def metrics_documented(scrape_file):
     with open(os.path.join(ROOT, "docs/metrics.md")) as f:
-        documented = set(re.findall(r"`(pgpulse_[a-z0-9_]+)", f.read()))
+        documented = set(re.findall(r"`((?:pgpulse|process)_[a-z0-9_]+)", f.read()))
     helps, samples = {}, set()
     for line in open(scrape_file, encoding="utf-8", errors="replace"):
         m = re.match(r"# HELP (\S+) ?(.*)", line)

@@ -117,9 +117,10 @@ TEST_CASE("RLS statuses across two databases and their changes move the gauges a
   CHECK(status("it_rls_a", "enabled_no_policy") == 2);  // locked, users lost its only policy
   CHECK(status("it_rls_b", "policies_but_disabled") == 1);
   CHECK(value(scrape, "pgpulse_rls_unprotected_tenant_tables", {{"datname", "it_rls_b"}}) == 2);
-  CHECK(value(scrape, "pgpulse_role_bypasses_rls",
+  CHECK(value(scrape, "pgpulse_rls_bypass_role",
               {{"rolname", "it_bypass"}, {"reason", "bypassrls"}}) == 1);
-  CHECK(value(scrape, "pgpulse_rls_bypass_roles", {}) >= 2);  // postgres (superuser) and it_bypass
+  CHECK(value(scrape, "pgpulse_rls_bypass_login_roles", {}) >=
+        2);  // postgres (superuser) and it_bypass
   auto log = pgpulse.log();
   CHECK(log.find("RLS policy removed on database it_rls_a: policy \"own\" on table public.users") !=
         std::string::npos);

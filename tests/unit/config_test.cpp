@@ -5,6 +5,8 @@
 #include <fstream>
 
 #include "config/config_loader.hpp"
+#include "config/dsn.hpp"
+#include "config/help.hpp"
 
 using namespace pgpulse::config;
 
@@ -37,8 +39,8 @@ TEST_CASE("defaults apply when nothing is set") {
   CHECK_FALSE(c.collectors.at("rls").enabled);
   CHECK(c.collectors.at("rls").interval == Millis{300000});
   REQUIRE(c.targets.size() == 1);
-  CHECK(c.targets[0].dsn.empty());  // libpq decides from PG* variables
-  CHECK(c.targets[0].name == "default");
+  CHECK(c.targets[0].dsn.empty());                // libpq decides from PG* variables
+  CHECK(c.targets[0].name == local_host_name());  // differs between hosts
 }
 
 TEST_CASE("the single target's name follows libpq's PG* variables") {

@@ -64,6 +64,20 @@ TEST_CASE("parse errors say what is wrong without echoing the DSN") {
 
 TEST_CASE("display names come from host - port and database") {
   CHECK(dsn_display_name(*parse_dsn("host=db port=5433 dbname=orders").dsn) == "db:5433/orders");
-  CHECK(dsn_display_name(*parse_dsn("postgresql:///orders").dsn) == "localhost/orders");
-  CHECK(dsn_display_name(*parse_dsn("").dsn) == "default");
+  CHECK(dsn_display_name(*parse_dsn("host=db.internal dbname=x").dsn, "db1") == "db.internal/x");
+}
+
+TEST_CASE("display names of a server on this machine carry this machine's name") {
+  // Two hosts with the packaged config (the local socket) get different target names.
+  auto socket = *parse_dsn("host=/var/run/postgresql port=5432 dbname=postgres user=pgpulse").dsn;
+  CHECK(dsn_display_name(socket, "db1") == "db1:5432/postgres");
+  CHECK(dsn_display_name(socket, "db2") == "db2:5432/postgres");
+  CHECK(dsn_display_name(*parse_dsn("postgresql:///orders").dsn, "db1") == "db1/orders");
+  CHECK(dsn_display_name(*parse_dsn("host=localhost port=5433").dsn, "db1") == "db1:5433");
+  CHECK(dsn_display_name(*parse_dsn("hostaddr=127.0.0.1 dbname=x").dsn, "db1") == "db1/x");
+  CHECK(dsn_display_name(*parse_dsn("postgresql://[::1]:5432/x").dsn, "db1") == "db1:5432/x");
+  CHECK(dsn_display_name(*parse_dsn("host=@abstract dbname=x").dsn, "db1") == "db1/x");
+  CHECK(dsn_display_name(*parse_dsn("").dsn, "db1") == "db1");  // libpq's defaults
+  CHECK(dsn_display_name(*parse_dsn("").dsn) == local_host_name());
+  CHECK_FALSE(local_host_name().empty());
 }
