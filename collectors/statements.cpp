@@ -1,5 +1,7 @@
 #include "collectors/statements.hpp"
 
+#include <optional>
+
 #include <algorithm>
 #include <chrono>
 #include <set>
@@ -252,9 +254,20 @@ void StatementsCollector::fetch_texts(PollContext& context,
     }
     // Read a margin beyond the shown length: normalising shortens comments and white space.
     auto bytes = std::to_string(std::min<long>(options_.text_max_length * 4, 65536));
-    auto result = context.query(
-        sql_.text, {"{" + userids + "}", "{" + dbids + "}", "{" + queryids + "}", bytes});
     last_text_fetch_ = polls_;
+    std::optional<pg::Result> fetched;
+    try {
+      fetched = context.query(
+          sql_.text, {"{" + userids + "}", "{" + dbids + "}", "{" + queryids + "}", bytes});
+    } catch (const pg::Error& error) {
+      // One unreadable text fails the whole read (a statement with bytes invalid in its
+      // database's encoding: "invalid byte sequence for encoding"): the statistics still count,
+      // the texts say why they are missing, and they are not read again for these statements.
+      if (error.connection_lost() || error.kind() != pg::ErrorKind::Query) throw;
+      for (const auto& key : wanted) texts_[key] = "(text not readable: " + error.sqlstate() + ")";
+      return;
+    }
+    const auto& result = *fetched;
     int userid = result.column_index("userid"), dbid = result.column_index("dbid"),
         queryid = result.column_index("queryid"), query = result.column_index("query");
     for (int r = 0; r < result.rows(); ++r) {

@@ -126,6 +126,9 @@ TEST_CASE("the JSON endpoints have the shapes docs/endpoints.md documents", "[en
       15s, 200ms);
   auto diagnose = get_json(pgpulse, "/diagnose");
   holder.exec("ROLLBACK");
+  INFO("/activity: " << activity.dump().substr(0, 3000));
+  INFO("/tables: " << tables.dump().substr(0, 1500));
+  INFO("/statements: " << statements.dump().substr(0, 3000));
   REQUIRE(ready);
   same_shape(documented_shape("/activity"), activity, "/activity");
   same_shape(documented_shape("/tables"), tables, "/tables");
