@@ -273,12 +273,10 @@ namespace {
 
 // A key as an error may print it: plain keyword characters only, so that a value typed where a
 // key was expected is never echoed.
-// An unknown keyword is echoed only when it is a short identifier and does not look like a
-// password: "passwordHunter2=x" (a missing "=") would put the secret in the error.
-std::string printable_key(const std::string& key) {
-  bool plain = !key.empty() && key.size() <= 40 && !is_secret_key(key);
-  for (char c : key) plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
-  return plain ? "\"" + key + "\"" : "(not shown)";
+// An unknown keyword is never echoed: it may be a piece of a password ("password=two words=x"
+// makes "words" a keyword, and "passwordHunter2=x" misses its "=").
+std::string hidden_key() {
+  return "(not shown)";
 }
 
 bool valid_port_list(const std::string& ports) {
@@ -305,7 +303,7 @@ DsnResult validated(DsnResult parsed) {
   if (!parsed.dsn) return parsed;
   for (const auto& param : parsed.dsn->params) {
     if (!is_keyword(param.key)) {
-      return fail("unknown connection keyword " + printable_key(param.key) +
+      return fail("unknown connection keyword " + hidden_key() +
                   " (libpq's keywords: host, port, dbname, user, password, sslmode, ...)");
     }
     if (param.key == "port" && !valid_port_list(param.value)) {
@@ -337,11 +335,10 @@ std::string redact_dsn(std::string_view text) {
   for (const auto& param : parsed.dsn->params) {
     if (!out.empty()) out += ' ';
     // An unknown keyword may be a mistyped "password" ("passwrod", "pas\0\0word"): its value is
-    // never shown, and a key that is not an identifier is not shown either.
+    // never shown, nor the keyword itself (it may be a piece of a password too).
     bool known = is_keyword(param.key);
     bool hide = !known || is_secret_key(param.key);
-    std::string key =
-        known || printable_key(param.key) != "(not shown)" ? param.key : "unknown_keyword";
+    std::string key = known ? param.key : "unknown_keyword";
     out += key + "=" + (hide ? "***" : quote_value(param.value));
   }
   return out;
