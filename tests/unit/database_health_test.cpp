@@ -2,6 +2,8 @@
 // holds the xmin horizon, autovacuum workers, per-table vacuum top-N, settings in base units.
 #include <catch2/catch.hpp>
 
+#include "family_sample.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -33,25 +35,6 @@ DatabaseRow database(std::string name, long long commits, long long xid_age,
 }
 
 // The value of the first sample of `name` whose labels include `labels`.
-std::optional<double> sample(const pgpulse::core::Families& families, const std::string& name,
-                             const std::vector<std::pair<std::string, std::string>>& labels = {}) {
-  for (const auto& family : families) {
-    if (family.name != name) continue;
-    for (const auto& metric : family.metric) {
-      bool match = true;
-      for (const auto& [key, value] : labels) {
-        bool found = false;
-        for (const auto& label : metric.label) found |= label.name == key && label.value == value;
-        match &= found;
-      }
-      if (match) {
-        return family.type == prometheus::MetricType::Counter ? metric.counter.value
-                                                              : metric.gauge.value;
-      }
-    }
-  }
-  return std::nullopt;
-}
 
 ActivityRow backend(int pid, std::string state, long long xmin_age, double xact_age,
                     std::string app = "web") {

@@ -2,6 +2,8 @@
 // everything received is replayed), slots, the archiver, checkpoints.
 #include <catch2/catch.hpp>
 
+#include "family_sample.hpp"
+
 #include <cmath>
 
 #include "collectors/archiver.hpp"
@@ -16,26 +18,6 @@ namespace {
 
 constexpr double kNow = 1'800'000'000;
 const double kNan = std::nan("");
-
-std::optional<double> sample(const pgpulse::core::Families& families, const std::string& name,
-                             const std::vector<std::pair<std::string, std::string>>& labels = {}) {
-  for (const auto& family : families) {
-    if (family.name != name) continue;
-    for (const auto& metric : family.metric) {
-      bool match = true;
-      for (const auto& [key, value] : labels) {
-        bool found = false;
-        for (const auto& label : metric.label) found |= label.name == key && label.value == value;
-        match &= found;
-      }
-      if (match) {
-        return family.type == prometheus::MetricType::Counter ? metric.counter.value
-                                                              : metric.gauge.value;
-      }
-    }
-  }
-  return std::nullopt;
-}
 
 StandbyRow idle_standby() {
   StandbyRow row;
