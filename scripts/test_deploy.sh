@@ -64,10 +64,11 @@ cleanup() {
 trap cleanup EXIT
 
 # The release package, built before the watchdog starts: a first build compiles everything again
-# with the hardening flags (ccache makes the next ones quick). PGPULSE_DEB skips it.
+# with the hardening flags (ccache makes the next ones quick). PGPULSE_DEB skips it;
+# DEB_FROM_BUILD=build packages a build already made with those flags (scripts/test.sh's).
 deb=${PGPULSE_DEB:-}
 if [ -z "$deb" ]; then
-  echo "==> building the Debian package (scripts/build_deb.sh)"
+  echo "==> building the Debian package (scripts/build_deb.sh${DEB_FROM_BUILD:+ from $DEB_FROM_BUILD})"
   deb=$(scripts/build_deb.sh 2>"$work/build_deb.log" | tail -1) || {
     deb=""
     tail -30 "$work/build_deb.log" >&2
