@@ -12,6 +12,9 @@ namespace pgpulse::collectors {
 // numeric-to-float8 casts cost a third of the query's server CPU at 1,000 backends.
 // xmin_age is how far the backend holds the xmin horizon back (the horizon collector): its
 // snapshot's xmin or its own transaction ID, whichever is older; greatest() skips a NULL.
+// is_self is pgpulse itself: this connection and its short per-database visits (the RLS and
+// table scans, application_name pgpulse-catalog), which a poll may catch mid-query; they hold
+// slots (counted as such) but are not the application's queries, idle time or blockers.
 const char* const kActivitySql = R"SQL(
 SELECT pid, datname, usename, application_name, state, backend_type,
        wait_event_type, wait_event, host(client_addr) AS client_addr, client_port,
@@ -23,7 +26,9 @@ SELECT pid, datname, usename, application_name, state, backend_type,
          AS blocked_by,
        left(query, 2048) AS query,
        date_part('epoch', statement_timestamp()) AS server_now,
-       pid = pg_backend_pid() AS is_self,
+       coalesce(pid = pg_backend_pid()
+                OR (usename = current_user AND application_name = 'pgpulse-catalog'), false)
+         AS is_self,
        date_part('epoch', pg_postmaster_start_time()) AS server_started,
        greatest(age(backend_xmin), age(backend_xid)) AS xmin_age
 FROM pg_stat_activity)SQL";

@@ -31,7 +31,7 @@ struct ActivityRow {
   double query_start = 0;
   double state_change = 0;
   std::vector<int> blocked_by;  // pg_blocking_pids(), only for backends waiting on a lock
-  bool is_self = false;         // pgpulse's own backend
+  bool is_self = false;         // pgpulse's own backends (kActivitySql says which)
   // Transactions since the backend's xmin or its own XID, the older (age()); -1 when it holds
   // neither: how far it holds back the horizon VACUUM may clean up to.
   long long xmin_age = -1;

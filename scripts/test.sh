@@ -21,17 +21,43 @@ root=$(pwd)
 # started or used). python3-sqlalchemy and python3-psycopg2: the scenario suite's client
 # application (tests/scenarios/). dpkg-dev: the build is the release build, with
 # dpkg-buildflags' hardening flags, and the deploy test packages it (one compile instead of two).
-EXTRA_PACKAGES="chromium pgbouncer python3-sqlalchemy python3-psycopg2 dpkg-dev ${EXTRA_PACKAGES:-}" \
+# The rest is what the later phases' scripts would install for themselves (deploy, scenarios,
+# fuzzing), all in this one apt run: the sanitizer and fuzz builds run in the background while
+# those phases run, and two apt-gets at once would fight over dpkg's lock.
+test_packages="chromium pgbouncer python3-sqlalchemy python3-psycopg2 python3-yaml dpkg-dev
+  prometheus-alertmanager docker-compose binutils systemd procps shellcheck lintian man-db
+  python3-prometheus-client bsdextrautils"
+[ -n "${PGPULSE_QUICK_TESTS:-}" ] || test_packages+=" clang libclang-rt-14-dev"
+EXTRA_PACKAGES="${test_packages//$'\n'/ } ${EXTRA_PACKAGES:-}" \
   CMAKE_ARGS="-DPGPULSE_DPKG_BUILDFLAGS=ON ${CMAKE_ARGS:-}" scripts/setup.sh
 echo "==> set up and built (at ${SECONDS}s)"
 
 echo "==> unit tests (at ${SECONDS}s)"
 (cd build && ctest -L unit --output-on-failure -j"$(nproc)")
 
+# The sanitizer builds (build-asan, build-tsan) and the fuzz targets (build-fuzz) compile in the
+# background, at the lowest CPU priority, while the integration, deploy and scenario phases run:
+# those mostly wait (on servers, scrapes, alert timers), and the compile would otherwise add a
+# quarter of an hour after them. The phases that use the builds wait for it below.
+background_pid=""
+background_log=$(mktemp /tmp/pgpulse-background-build.XXXXXX)
+if [ -z "${PGPULSE_QUICK_TESTS:-}" ]; then
+  echo "==> building build-asan, build-tsan and build-fuzz in the background (at ${SECONDS}s)"
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  nice -n 19 bash -c 'started=$SECONDS; scripts/test_sanitizers.sh build &&
+    FUZZ_BUILD_ONLY=1 scripts/test_fuzz.sh && echo "background builds took $((SECONDS - started))s"' \
+    >"$background_log" 2>&1 &
+  background_pid=$!
+fi
+
 pgdir=$(mktemp -d /tmp/pgpulse-test-pg.XXXXXX)
 matrix_dirs=()   # the other majors' servers (each stopped and removed once tested)
 cleanup() {
   local dir
+  if [ -n "$background_pid" ]; then
+    pkill -TERM -P "$background_pid" 2>/dev/null || true
+    kill "$background_pid" 2>/dev/null || true
+  fi
   "$root/scripts/pgbouncer_test_server.sh" stop "$pgdir/pgbouncer" || true
   for dir in "$pgdir" "${matrix_dirs[@]}"; do
     [ -d "$dir" ] || continue
@@ -118,6 +144,15 @@ echo "==> scenarios (short): $((SECONDS - scenarios_started))s"
 if [ -n "${PGPULSE_QUICK_TESTS:-}" ]; then
   echo "==> PGPULSE_QUICK_TESTS set: fuzzing and sanitizer runs skipped (CI runs them) (at ${SECONDS}s)"
 else
+  echo "==> waiting for the background builds (at ${SECONDS}s)"
+  if ! wait "$background_pid"; then
+    background_pid=""
+    echo "!! the background builds failed; the end of their log ($background_log):" >&2
+    tail -60 "$background_log" >&2
+    exit 1
+  fi
+  background_pid=""
+  tail -1 "$background_log"
   echo "==> fuzzing: every target for ${FUZZ_SECONDS:-30}s (at ${SECONDS}s)"
   FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/test_fuzz.sh
   echo "==> sanitizers: ASan/UBSan/LSan, then TSan (at ${SECONDS}s)"

@@ -6,6 +6,7 @@
 #
 #   scripts/test_fuzz.sh                       every target for FUZZ_SECONDS (45) each
 #   FUZZ_SECONDS=600 scripts/test_fuzz.sh dsn  one target, longer
+#   FUZZ_BUILD_ONLY=1 scripts/test_fuzz.sh      only build them (scripts/test.sh, in the background)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,7 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ -DPGPULSE_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)" --target "${TARGETS[@]/#/fuzz_}"
 echo "==> built in $((SECONDS - started))s"
+[ -z "${FUZZ_BUILD_ONLY:-}" ] || exit 0
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

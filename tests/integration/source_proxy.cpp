@@ -84,6 +84,7 @@ void SourceProxy::run() {
     }
     if (::poll(fds.data(), fds.size(), -1) < 0) continue;
     if (fds[0].revents) break;
+    const std::size_t polled = pairs.size();  // a pair accepted below has no pollfd yet
     if (fds[1].revents & POLLIN) {
       int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
       int upstream = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -96,7 +97,7 @@ void SourceProxy::run() {
         if (upstream >= 0) ::close(upstream);
       }
     }
-    for (std::size_t i = 0; i < pairs.size(); ++i) {
+    for (std::size_t i = 0; i < polled; ++i) {
       for (int side = 0; side < 2 && pairs[i].first >= 0; ++side) {
         const auto& fd = fds[2 + 2 * i + side];
         if (!fd.revents) continue;

@@ -112,7 +112,8 @@ TEST_CASE("a budget over the server's slots warns and names the server") {
   Bouncer b;
   b.pools.server_budget = 162;
   b.pools.server_budget_ratio = 162.0 / 97;
-  const auto budget = step(diagnose(b.input()), "pgbouncer_budget");  // a copy: the report is a temporary
+  const auto budget =
+      step(diagnose(b.input()), "pgbouncer_budget");  // a copy: the report is a temporary
   CHECK(budget.severity == Severity::Warning);
   CHECK(budget.finding.find("exhaust the server") != std::string::npos);
   CHECK(budget.action.find("max_db_connections") != std::string::npos);
