@@ -43,8 +43,12 @@ DiagnosisStep idle_step(const DiagnosisInput& input) {
   DiagnosisStep step{"idle", "Idle connections and leaks", Severity::Ok, "", ""};
   step.finding = std::to_string(d->idle) + " idle, " + std::to_string(d->idle_in_transaction) +
                  " idle in transaction";
+  step.measure("idle", d->idle, "connections");
+  step.measure("idle_in_transaction", d->idle_in_transaction, "connections");
   bool stuck_transaction = false;
   if (const auto& oldest = d->oldest_idle_in_transaction) {
+    step.measure("oldest_idle_in_transaction", oldest->seconds, "seconds",
+                 oldest->pid ? "pid " + std::to_string(oldest->pid) : oldest->name);
     step.finding += "; oldest idle transaction " + fmt_seconds(oldest->seconds) + " (database " +
                     oldest->name +
                     (oldest->pid ? ", pid " + std::to_string(oldest->pid) + ", " +
@@ -57,6 +61,8 @@ DiagnosisStep idle_step(const DiagnosisInput& input) {
     step.severity = std::max(step.severity, severity);
   }
   for (const auto& leak : d->leaks) {
+    step.measure("leak_growth_per_minute", leak.growth_per_minute, "connections",
+                 leak.application_name);
     step.severity = std::max(step.severity, Severity::Warning);
     step.finding += "; leak suspected in " + leak.application_name + " (+" +
                     fmt_ratio(leak.growth_per_minute) + " idle connections/min)";
@@ -65,6 +71,7 @@ DiagnosisStep idle_step(const DiagnosisInput& input) {
   bool forecast = false;
   if (d->exhaustion_eta_seconds && *d->exhaustion_eta_seconds > 0) {
     double eta = *d->exhaustion_eta_seconds;
+    step.measure("exhaustion_eta", eta, "seconds");
     step.finding += "; at the current growth the server runs out of slots in " + fmt_seconds(eta);
     if (eta < threshold("exhaustion_eta_seconds").warning) {
       step.severity = std::max(step.severity, Severity::Warning);
@@ -105,6 +112,11 @@ DiagnosisStep queries_step(const DiagnosisInput& input) {
   if (!q && !l) return skipped("queries_and_locks", "Long queries and locks", "no query data");
   DiagnosisStep step{"queries_and_locks", "Long queries and locks", Severity::Ok, "", ""};
   if (q) {
+    step.measure("longest_query", q->longest_query_seconds, "seconds");
+    step.measure("longest_transaction", q->longest_transaction_seconds, "seconds");
+    for (const auto& o : q->offenders) {
+      step.measure("offender_query", o.query_seconds, "seconds", "pid " + std::to_string(o.pid));
+    }
     step.finding = "longest query " + fmt_seconds(q->longest_query_seconds) +
                    ", oldest transaction " + fmt_seconds(q->longest_transaction_seconds);
     step.severity = std::max({step.severity, judge("long_query_seconds", q->longest_query_seconds),
@@ -117,6 +129,12 @@ DiagnosisStep queries_step(const DiagnosisInput& input) {
     }
   }
   if (l) {
+    step.measure("blocked_backends", l->blocked, "backends");
+    step.measure("max_lock_wait", l->max_wait_seconds, "seconds");
+    for (const auto& root : l->blocking_tree) {
+      step.measure("root_blocker_waiters", static_cast<double>(root.waiting.size()), "backends",
+                   "pid " + std::to_string(root.pid));
+    }
     step.finding += std::string(step.finding.empty() ? "" : "; ") + std::to_string(l->blocked) +
                     " backends blocked on locks";
     if (l->blocked > 0) {

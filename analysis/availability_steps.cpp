@@ -26,7 +26,9 @@ std::string or_none(const std::string& name) {
 DiagnosisStep health_step(const core::TargetHealth& h) {
   DiagnosisStep step{"health", "Is the database up?", Severity::Ok, "", ""};
   const auto& reason = h.last_error_reason;
+  step.measure("up", h.up ? 1 : 0, "boolean");
   if (h.up) {
+    step.measure("server_version_num", h.server_version, "version");
     step.finding = "PostgreSQL " + core::version_text(h.kind, h.server_version) +
                    " answers (server_version_num " + std::to_string(h.server_version) + ")";
   } else if (monitoring_problem(reason)) {
@@ -58,6 +60,7 @@ DiagnosisStep connectivity_step(const core::TargetHealth& h) {
   DiagnosisStep step{"connectivity", "Can we connect?", Severity::Ok, "", ""};
   double failures = 0;
   for (const auto& [reason, count] : h.connect_errors) failures += count;
+  step.measure("failed_connection_attempts", failures, "count");
   if (h.up) {
     step.finding =
         "connected" + (failures > 0 ? " (" + std::to_string(static_cast<long>(failures)) +
@@ -100,13 +103,18 @@ DiagnosisStep connections_step(const DiagnosisInput& input) {
   const auto* d = input.target.find<core::ConnectionsDetails>();
   if (!d) return skipped("connections", "Connections and saturation", "no connection data");
   DiagnosisStep step{"connections", "Connections and saturation", Severity::Ok, "", ""};
+  step.measure("client_backends", d->client_backends, "connections");
+  step.measure("usable_connections", d->usable_connections, "connections");
+  step.measure("saturation", d->saturation, "ratio");
   std::string holders;
   for (const auto& app : d->top_applications) {
+    step.measure("application_connections", app.connections, "connections", app.name);
     holders +=
         (holders.empty() ? "" : ", ") + or_none(app.name) + " " + std::to_string(app.connections);
   }
   std::string users;
   for (const auto& user : d->top_users) {
+    step.measure("role_connections", user.connections, "connections", user.name);
     users += (users.empty() ? "" : ", ") + user.name + " " + std::to_string(user.connections);
   }
   step.finding = std::to_string(d->client_backends) + " of " +
@@ -123,6 +131,9 @@ DiagnosisStep connections_step(const DiagnosisInput& input) {
   for (const auto* limits : {&d->database_limits, &d->role_limits}) {
     for (const auto& l : *limits) {
       if (l.limit >= kMinJudgedConnectionLimit && l.ratio > kLimitRatio) {
+        step.measure(
+            limits == &d->database_limits ? "database_limit_saturation" : "role_limit_saturation",
+            l.ratio, "ratio", l.name);
         step.severity = std::max(step.severity, Severity::Warning);
         step.finding += std::string("; ") +
                         (limits == &d->database_limits ? "database " : "role ") + l.name + " at " +
@@ -151,8 +162,12 @@ DiagnosisStep pools_step(const DiagnosisInput& input) {
   }
   DiagnosisStep step{"pools", "Pool budgets", Severity::Ok, "", ""};
   step.finding = "pool budgets add up to " + fmt_ratio(d->overcommit) + " of the usable slots";
+  step.measure("budget_overcommit", d->overcommit, "ratio");
   if (d->overcommit > 1) step.severity = Severity::Warning;
   for (const auto& pool : d->pools) {
+    step.measure("pool_connections", pool.connections, "connections", pool.name);
+    step.measure("pool_budget", pool.budget, "connections", pool.name);
+    step.measure("pool_replicas_at_limit", pool.replicas_at_limit, "count", pool.name);
     if (pool.utilization > 1) {
       step.severity = std::max(step.severity, Severity::Warning);
       step.finding += "; " + pool.name + " holds " + std::to_string(pool.connections) +

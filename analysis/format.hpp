@@ -1,12 +1,15 @@
 #pragma once
-// How the runbook steps write statement latencies and trace links (durations, ratios and counts
-// are in steps.hpp).
+// How the runbook steps (and the status page) write durations, statement latencies and trace
+// links (ratios and counts are in steps.hpp).
 #include <sstream>
 #include <string>
 
 #include "core/details/trace.hpp"
 
 namespace pgpulse::analysis {
+
+// Ages and durations: "2d3h", "3h12m", "4m5s", "42s" (whole seconds; diagnosis.cpp).
+std::string fmt_seconds(double seconds);
 
 // Statement means: "0.25 ms", "12.3 ms", "2.40 s".
 inline std::string fmt_latency(double seconds) {

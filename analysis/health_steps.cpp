@@ -1,6 +1,7 @@
 #include "analysis/health_steps.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "analysis/steps.hpp"
 #include "core/details/database.hpp"
@@ -66,12 +67,18 @@ DiagnosisStep wraparound_step(const DiagnosisInput& input) {
   if (!d) return skipped("wraparound", title, "no database data");
   DiagnosisStep step{"wraparound", title, Severity::Ok, "", ""};
   double ratio = std::max(d->xid_wraparound_ratio, d->mxid_wraparound_ratio);
+  step.measure("xid_wraparound", d->xid_wraparound_ratio, "ratio");
+  step.measure("mxid_wraparound", d->mxid_wraparound_ratio, "ratio");
   if (d->oldest.empty()) {
     step.finding = "no databases";
     return step;
   }
   const auto& worst = d->oldest.front();
   bool by_mxid = d->mxid_wraparound_ratio > d->xid_wraparound_ratio;
+  step.measure("oldest_database_xid_age", static_cast<double>(worst.xid_age), "transactions",
+               worst.datname);
+  step.measure("oldest_database_mxid_age", static_cast<double>(worst.mxid_age), "multixacts",
+               worst.datname);
   step.finding = "oldest database " + worst.datname + ": " +
                  fmt_count(static_cast<double>(by_mxid ? worst.mxid_age : worst.xid_age)) +
                  (by_mxid ? " multixacts" : " transactions") + " since it was last frozen, " +
@@ -99,6 +106,11 @@ DiagnosisStep horizon_step(const DiagnosisInput& input) {
   if (d->holders.empty()) {
     step.finding = "nothing holds it back: VACUUM can remove every dead row";
     return step;
+  }
+  for (const auto& h : d->holders) {
+    std::string subject = h.holder + " " + (h.pid ? "pid " + std::to_string(h.pid) : h.name);
+    step.measure("holder_xid_age", static_cast<double>(h.xid_age), "transactions", subject);
+    if (h.seconds) step.measure("holder_age", *h.seconds, "seconds", subject);
   }
   const auto& oldest = d->holders.front();
   step.finding = "oldest: " + describe(oldest);
@@ -134,6 +146,9 @@ DiagnosisStep replication_step(const DiagnosisInput& input) {
                                            : Severity::Ok;
   };
   if (standby) {
+    step.measure("streaming", standby->wal_receiver_status == "streaming" ? 1 : 0, "boolean");
+    step.measure("replay_lag", standby->replay_lag_seconds.value_or(std::nan("")), "seconds");
+    step.measure("replay_lag_bytes", static_cast<double>(standby->replay_lag_bytes), "bytes");
     step.finding = "standby; WAL receiver " + standby->wal_receiver_status + ", replay lag " +
                    (standby->replay_lag_seconds ? fmt_seconds(*standby->replay_lag_seconds)
                                                 : std::string("unknown")) +
@@ -158,7 +173,10 @@ DiagnosisStep replication_step(const DiagnosisInput& input) {
   }
   step.finding = std::to_string(primary->standbys.size()) + " standby(s), " +
                  std::to_string(primary->slots.size()) + " slot(s)";
+  step.measure("standbys", static_cast<double>(primary->standbys.size()), "count");
+  step.measure("slots", static_cast<double>(primary->slots.size()), "count");
   for (const auto& s : primary->standbys) {
+    step.measure("standby_replay_lag", s.replay_lag_seconds, "seconds", s.application_name);
     auto severity = lag_severity(s.replay_lag_seconds);
     if (severity == Severity::Ok) continue;
     step.finding += "; " + s.application_name + " (" + s.client_addr + ") replays " +
@@ -171,6 +189,10 @@ DiagnosisStep replication_step(const DiagnosisInput& input) {
     }
   }
   for (const auto& slot : primary->slots) {
+    if (slot.retained_bytes) {
+      step.measure("slot_retained", static_cast<double>(*slot.retained_bytes), "bytes",
+                   slot.slot_name);
+    }
     if (slot.active) continue;
     double retained = static_cast<double>(slot.retained_bytes.value_or(0));
     auto severity = slot.wal_status == "lost" || slot.wal_status == "unreserved"

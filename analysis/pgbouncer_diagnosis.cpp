@@ -25,6 +25,7 @@ const char* const kShowPools =
 
 DiagnosisStep up_step(const core::TargetHealth& h) {
   DiagnosisStep step{"health", "Is PgBouncer up?", Severity::Ok, "", ""};
+  step.measure("up", h.up ? 1 : 0, "boolean");
   if (h.up) {
     step.finding = "PgBouncer's admin console answers (PgBouncer " +
                    version_text(h.server_version) + ")" +
@@ -51,6 +52,13 @@ DiagnosisStep up_step(const core::TargetHealth& h) {
 DiagnosisStep waiting_step(const core::PgBouncerPoolsDetails& d) {
   DiagnosisStep step{"pgbouncer_waiting", "Who waits for a server connection?", Severity::Ok, "",
                      ""};
+  step.measure("clients_waiting", d.clients_waiting, "clients");
+  step.measure("max_wait", d.max_wait_seconds, "seconds");
+  for (const auto& pool : d.pools) {
+    if (pool.clients_waiting == 0) continue;
+    step.measure("pool_clients_waiting", pool.clients_waiting, "clients", pool_name(pool));
+    step.measure("pool_max_wait", pool.max_wait_seconds, "seconds", pool_name(pool));
+  }
   if (d.clients_waiting == 0) {
     step.finding = "no client waits for a server connection";
     return step;
@@ -89,6 +97,7 @@ DiagnosisStep full_pools_step(const core::PgBouncerPoolsDetails& d) {
   double highest = 0;
   for (const auto& pool : d.pools) {
     highest = std::max(highest, std::isinf(pool.saturation) ? 1e9 : pool.saturation);
+    step.measure("pool_saturation", pool.saturation, "ratio", pool_name(pool));
     if (pool.saturation < 1) continue;
     full += (full.empty() ? "" : ", ") + pool_name(pool) + " " +
             std::to_string(pool.servers_active) + "/" + std::to_string(pool.size) + " (" +
@@ -116,6 +125,9 @@ DiagnosisStep full_pools_step(const core::PgBouncerPoolsDetails& d) {
 DiagnosisStep clients_step(const core::PgBouncerClientsDetails* c) {
   if (!c) return {"pgbouncer_clients", "Client connections", Severity::Skipped, "no data", ""};
   DiagnosisStep step{"pgbouncer_clients", "Client connections", Severity::Ok, "", ""};
+  step.measure("client_connections", c->client_connections, "connections");
+  step.measure("max_client_conn", c->max_client_conn, "connections");
+  step.measure("client_saturation", c->ratio, "ratio");
   step.finding = std::to_string(c->client_connections) + " of max_client_conn " +
                  std::to_string(c->max_client_conn) + " (" + fmt_ratio(c->ratio) + ")";
   if (c->ratio >= kClientsCriticalRatio) {
@@ -135,6 +147,11 @@ DiagnosisStep clients_step(const core::PgBouncerClientsDetails* c) {
 DiagnosisStep budget_step(const core::PgBouncerPoolsDetails& d) {
   DiagnosisStep step{"pgbouncer_budget", "Does PgBouncer's budget fit the server?", Severity::Ok,
                      "", ""};
+  step.measure("server_budget", d.server_budget, "connections");
+  if (d.server_known) {
+    step.measure("server_usable_connections", d.server_usable_connections, "connections", d.server);
+    step.measure("server_budget_ratio", d.server_budget_ratio, "ratio", d.server);
+  }
   std::string budget = "PgBouncer may open " + std::to_string(d.server_budget) +
                        " server connections (pool size + reserve of its pools)";
   if (d.server.empty()) {

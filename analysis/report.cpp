@@ -1,6 +1,8 @@
+#include <cmath>
 #include <sstream>
 
 #include "analysis/diagnosis.hpp"
+#include "core/time.hpp"
 
 // The report's renderings: the JSON of /diagnose and `pgpulse check --output json` (and back, for
 // `check --daemon`), the text of `pgpulse check`, and the exit code both derive from the verdicts.
@@ -12,7 +14,22 @@ int exit_code_for(const std::vector<TargetReport>& reports) {
   return worst == Severity::Critical ? 2 : worst == Severity::Warning ? 1 : 0;
 }
 
-nlohmann::json report_json(const std::vector<TargetReport>& reports) {
+namespace {
+
+nlohmann::json measurements_json(const std::vector<Measurement>& measurements) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : measurements) {
+    nlohmann::json item{{"name", m.name}, {"unit", m.unit}};
+    item["value"] = std::isfinite(m.value) ? nlohmann::json(m.value) : nlohmann::json(nullptr);
+    if (!m.subject.empty()) item["subject"] = m.subject;
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json report_json(const std::vector<TargetReport>& reports, const ReportContext& context) {
   nlohmann::json targets = nlohmann::json::array();
   for (const auto& r : reports) {
     nlohmann::json steps = nlohmann::json::array();
@@ -21,13 +38,18 @@ nlohmann::json report_json(const std::vector<TargetReport>& reports) {
                        {"title", s.title},
                        {"severity", severity_label(s.severity)},
                        {"finding", s.finding},
-                       {"action", s.action}});
+                       {"action", s.action},
+                       {"measurements", measurements_json(s.measurements)}});
     }
     targets.push_back(
         {{"target", r.target}, {"verdict", severity_label(r.verdict)}, {"steps", steps}});
   }
   int code = exit_code_for(reports);
-  return {{"verdict", code == 2   ? "critical"
+  return {{"schema_version", kReportSchemaVersion},
+          {"pgpulse_version", context.pgpulse_version},
+          {"generated_at", core::utc_rfc3339(context.generated_at_unix)},
+          {"generated_at_unix", context.generated_at_unix},
+          {"verdict", code == 2   ? "critical"
                       : code == 1 ? "warning"
                                   : "ok"},
           {"exit_code", code},
@@ -48,10 +70,17 @@ std::vector<TargetReport> reports_from_json(const nlohmann::json& body) {
     report.target = t.at("target").get<std::string>();
     report.verdict = severity_of(t.at("verdict").get<std::string>());
     for (const auto& s : t.at("steps")) {
-      report.steps.push_back({s.at("id").get<std::string>(), s.at("title").get<std::string>(),
-                              severity_of(s.at("severity").get<std::string>()),
-                              s.at("finding").get<std::string>(),
-                              s.at("action").get<std::string>()});
+      DiagnosisStep step(s.at("id").get<std::string>(), s.at("title").get<std::string>(),
+                         severity_of(s.at("severity").get<std::string>()),
+                         s.at("finding").get<std::string>(), s.at("action").get<std::string>());
+      // A schema 1 body (an older daemon) has none.
+      for (const auto& m : s.value("measurements", nlohmann::json::array())) {
+        const auto& value = m.at("value");
+        step.measure(m.at("name").get<std::string>(),
+                     value.is_null() ? std::nan("") : value.get<double>(),
+                     m.at("unit").get<std::string>(), m.value("subject", std::string()));
+      }
+      report.steps.push_back(std::move(step));
     }
     reports.push_back(std::move(report));
   }

@@ -44,6 +44,13 @@ DiagnosisStep rls_step(const DiagnosisInput& input) {
     }
   }
   const auto& unprotected = d->unprotected_tenant_tables;
+  step.measure("databases_scanned", static_cast<double>(scanned), "count");
+  step.measure("databases_unknown", static_cast<double>(unknown.size()), "count");
+  step.measure("unprotected_tenant_tables", static_cast<double>(unprotected.size()), "count");
+  for (const auto& t : unprotected) {
+    step.measure("unprotected_tenant_table", 1, "table",
+                 t.datname + ":" + t.schema + "." + t.table);
+  }
   if (!unprotected.empty()) {
     step.severity = Severity::Critical;
     std::vector<std::string> names;
@@ -80,6 +87,8 @@ DiagnosisStep rls_step(const DiagnosisInput& input) {
   std::vector<std::string> drift;
   for (const auto& c : d->recent_policy_changes) {
     if (c.change == "added") continue;
+    step.measure("policy_change_age", std::max(0.0, now - c.seen_at_unix), "seconds",
+                 c.datname + ":" + c.schema + "." + c.table + " " + c.policy);
     drift.push_back("policy \"" + c.policy + "\" on " + c.datname + ":" + c.schema + "." + c.table +
                     " " + c.change + " " + fmt_seconds(std::max(0.0, now - c.seen_at_unix)) +
                     " ago");
@@ -95,7 +104,9 @@ DiagnosisStep rls_step(const DiagnosisInput& input) {
   }
   std::vector<std::string> bypassing;
   for (const auto& role : d->bypass_roles) {
-    if (!role.exempt) bypassing.push_back(role.rolname + " (" + role.reason + ")");
+    if (role.exempt) continue;
+    bypassing.push_back(role.rolname + " (" + role.reason + ")");
+    step.measure("bypass_role", 1, "role", role.rolname);
   }
   if (!bypassing.empty()) {
     step.severity = std::max(step.severity, Severity::Warning);
@@ -117,13 +128,17 @@ DiagnosisStep rls_step(const DiagnosisInput& input) {
 DiagnosisStep monitoring_step(const DiagnosisInput& input) {
   const auto* d = input.target.find<core::RlsDetails>();
   if (!d) return skipped("monitoring", "How pgpulse connects", "no catalog scan yet");
-  if (!d->monitoring_role_superuser) {
-    return {"monitoring", "How pgpulse connects", Severity::Ok, "as a role without superuser", ""};
+  DiagnosisStep step{"monitoring", "How pgpulse connects", Severity::Ok,
+                     "as a role without superuser"};
+  step.measure("superuser", d->monitoring_role_superuser ? 1 : 0, "boolean");
+  if (d->monitoring_role_superuser) {
+    step.severity = Severity::Info;
+    step.finding = "as a superuser: it needs only pg_monitor and CONNECT";
+    step.action =
+        "CREATE ROLE pgpulse LOGIN CONNECTION LIMIT 4 IN ROLE pg_monitor; run pgpulse as it "
+        "(see README, the monitoring role).";
   }
-  return {"monitoring", "How pgpulse connects", Severity::Info,
-          "as a superuser: it needs only pg_monitor and CONNECT",
-          "CREATE ROLE pgpulse LOGIN CONNECTION LIMIT 4 IN ROLE pg_monitor; run pgpulse as it "
-          "(see README, the monitoring role)."};
+  return step;
 }
 
 }  // namespace pgpulse::analysis

@@ -47,6 +47,20 @@ DiagnosisStep statements_step(const DiagnosisInput& input) {
     return step;
   }
   step.severity = Severity::Ok;
+  step.measure("calls", d->calls, "count");
+  step.measure("interval", d->interval_seconds, "seconds");
+  step.measure("mean", d->mean_seconds, "seconds");
+  step.measure("slow_statements", d->slow, "count");
+  step.measure("large_result_statements", d->large_result, "count");
+  step.measure("batch_candidates", d->chatty, "count");
+  if (d->deallocations) step.measure("deallocations", *d->deallocations, "count");
+  for (const auto& s : d->top) {
+    // The subject is the statement: database/role queryid <id>, as /statements lists it.
+    std::string subject = s.datname + "/" + s.usename + " queryid " + s.queryid;
+    step.measure("statement_share_of_time", s.share_of_time, "ratio", subject);
+    step.measure("statement_mean", s.mean_seconds, "seconds", subject);
+    step.measure("statement_calls", s.calls, "count", subject);
+  }
   step.finding = std::to_string(static_cast<long>(d->calls)) + " calls in the last " +
                  fmt_seconds(d->interval_seconds) + ", mean " + fmt_latency(d->mean_seconds);
   if (!d->top.empty()) {

@@ -4,11 +4,11 @@
 #include <string>
 
 #include "analysis/diagnosis.hpp"
+#include "analysis/format.hpp"
 
 namespace pgpulse::analysis {
 
-std::string fmt_seconds(double seconds);  // "2d3h", "3h12m", "4m05s", "42s"
-std::string fmt_ratio(double ratio);      // "0.85"
+std::string fmt_ratio(double ratio);  // "0.85"
 // 1234567 -> "1.2M", 12345 -> "12.3k": transaction counts and bytes at a glance.
 std::string fmt_count(double value, const char* unit = "");
 DiagnosisStep skipped(std::string id, std::string title, std::string why);

@@ -49,6 +49,9 @@ LongQuerySummary summarize_long_queries(const ActivitySample& sample,
     o.query_seconds =
         row.state == "active" ? core::age_seconds(sample.server_now, row.query_start) : 0.0;
     o.transaction_seconds = core::age_seconds(sample.server_now, row.xact_start);
+    o.idle_seconds = row.state.rfind("idle in transaction", 0) == 0
+                         ? core::age_seconds(sample.server_now, row.state_change)
+                         : 0.0;
     std::pair<std::string, std::string> key{datname, app.apply(row.application_name)};
     auto& longest_query = summary.longest_query[key];
     longest_query = std::max(longest_query, o.query_seconds);

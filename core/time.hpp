@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
+#include <string>
 
 namespace pgpulse::core {
 
@@ -18,6 +20,16 @@ inline double unix_now() {
 // (a NULL timestamp) or in the future (clock skew between the two reads).
 inline double age_seconds(double now, double since) {
   return std::isnan(since) ? 0.0 : std::max(0.0, now - since);
+}
+
+// "2026-12-02T07:42:46Z": RFC 3339 in UTC, whole seconds.
+inline std::string utc_rfc3339(double epoch_seconds) {
+  std::time_t seconds = static_cast<std::time_t>(epoch_seconds);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 }  // namespace pgpulse::core

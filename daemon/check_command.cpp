@@ -8,9 +8,11 @@
 
 #include "analysis/diagnosis.hpp"
 #include "core/target_view.hpp"
+#include "core/time.hpp"
 #include "daemon/daemon_report.hpp"
 #include "daemon/database_scanner.hpp"
 #include "daemon/target_poller.hpp"
+#include "pgpulse_version.hpp"
 
 namespace pgpulse::daemon {
 
@@ -71,8 +73,8 @@ int run_check(const config::Config& config) {
     for (auto& report : ordered) reports.push_back(std::move(*report));
   }
   if (config.output == "json") {
-    std::cout << analysis::report_json(reports).dump(2, ' ', false,
-                                                     nlohmann::json::error_handler_t::replace)
+    std::cout << analysis::report_json(reports, {PGPULSE_VERSION, core::unix_now()})
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
     const char* no_color = std::getenv("NO_COLOR");

@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
   core::SnapshotStore store;
   daemon::Daemon daemon(store);
   daemon.publish_process_metrics(true, core::unix_now());
-  exporter::Routes routes(store);
+  exporter::Routes routes(store, PGPULSE_VERSION);
   std::optional<exporter::HttpServer> server;
   try {
     server.emplace([&routes](const exporter::HttpRequest& r) { return routes.handle(r); },

@@ -104,8 +104,9 @@ HttpResponse Routes::handle(const HttpRequest& request) {
     return text(readiness.ready ? 200 : 503, body);
   }
   if (path == "/diagnose") {
-    return HttpResponse{200, json_type, diagnose_.get(store_, [](const auto& view) {
-                          return dump(analysis::report_json(diagnose_all(view)));
+    return HttpResponse{200, json_type, diagnose_.get(store_, [this](const auto& view) {
+                          return dump(analysis::report_json(diagnose_all(view),
+                                                            {pgpulse_version_, core::unix_now()}));
                         })};
   }
   if (path == "/") {

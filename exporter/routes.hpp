@@ -4,6 +4,9 @@
 // clock, is the one that is assessed per request (it is small).
 //
 // Thread-safety: handle() may be called from any HTTP thread. Borrows the store.
+#include <string>
+#include <utility>
+
 #include "core/snapshot_store.hpp"
 #include "exporter/http_server.hpp"
 #include "exporter/metrics_page.hpp"
@@ -13,11 +16,14 @@ namespace pgpulse::exporter {
 
 class Routes {
  public:
-  explicit Routes(const core::SnapshotStore& store) : store_(store), metrics_(store) {}
+  // pgpulse_version goes into /diagnose's body (the binary's PGPULSE_VERSION).
+  Routes(const core::SnapshotStore& store, std::string pgpulse_version)
+      : store_(store), pgpulse_version_(std::move(pgpulse_version)), metrics_(store) {}
   HttpResponse handle(const HttpRequest& request);
 
  private:
   const core::SnapshotStore& store_;
+  const std::string pgpulse_version_;
   MetricsPage metrics_;
   PageCache tables_, activity_, statements_, diagnose_, status_;
 };

@@ -5,12 +5,14 @@
 #include <ctime>
 #include <sstream>
 
+#include "analysis/thresholds.hpp"
 #include "core/details/connections.hpp"
 #include "core/details/long_queries.hpp"
 #include "core/details/pgbouncer.hpp"
 #include "core/details/rls.hpp"
 #include "core/details/statements.hpp"
 #include "exporter/diagnose_page.hpp"
+#include "exporter/status_sections.hpp"
 
 namespace pgpulse::exporter {
 
@@ -22,7 +24,7 @@ h1{font-size:20px;margin:0 0 .3em} h2{font-size:17px;margin:0} h3{font-size:14px
 section{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:1em;margin:1em 0}
 table{border-collapse:collapse;width:100%} td,th{text-align:left;padding:3px 6px;border-bottom:1px solid #eef0f2;vertical-align:top}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;color:#fff;font-size:12px}
-.ok{background:#2e7d32}.warning{background:#b26a00}.critical{background:#c62828}.skipped{background:#8a939c}
+.ok{background:#2e7d32}.warning{background:#b26a00}.critical{background:#c62828}.skipped{background:#8a939c}.unknown{background:#5e35b1}
 .num{font-size:24px;font-weight:600} .muted{color:#66707a} code{font-size:12px;overflow-wrap:anywhere}
 nav a{margin-right:1em}
 )CSS";
@@ -31,25 +33,6 @@ std::string fixed(double value, int decimals) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
   return buffer;
-}
-
-std::string badge(std::string_view severity) {
-  std::string s(severity);
-  return "<span class=\"badge " + s + "\">" + s + "</span>";
-}
-
-// The request behind a query (sqlcommenter): its route, and its trace id linked to the tracing UI
-// when tracing.url_template is set. The id is hex and the link built from the config's template.
-std::string trace_cell(const core::TraceContext& trace) {
-  std::string out;
-  if (!trace.route.empty()) out += "<code class=\"route\">" + html_escape(trace.route) + "</code> ";
-  if (!trace.url.empty()) {
-    out += "<a class=\"trace\" href=\"" + html_escape(trace.url) + "\">" +
-           html_escape(trace.trace_id) + "</a>";
-  } else if (!trace.trace_id.empty()) {
-    out += "<code class=\"trace\">" + html_escape(trace.trace_id) + "</code>";
-  }
-  return out;
 }
 
 // Milliseconds below 10 s, else seconds: statement means span microseconds to minutes.
@@ -71,10 +54,10 @@ void statements_section(std::ostringstream& out, const core::TargetView& view) {
            "follow after the next</p>";
     return;
   }
-  out << "<p class=\"statements-summary\">over the last " << fixed(d->interval_seconds, 0)
-      << "s: " << fixed(d->calls, 0) << " calls, mean " << duration_text(d->mean_seconds) << "; "
-      << d->slow << " slow, " << d->chatty << " chatty, " << d->large_result << " large-result; "
-      << d->tracked << " of " << d->max << " entries tracked</p>";
+  out << "<p class=\"statements-summary\">over the last " << age_text(d->interval_seconds) << ": "
+      << fixed(d->calls, 0) << " calls, mean " << duration_text(d->mean_seconds) << "; " << d->slow
+      << " slow, " << d->chatty << " chatty, " << d->large_result << " large-result; " << d->tracked
+      << " of " << d->max << " entries tracked</p>";
   if (d->top.empty()) return;
   out << "<table class=\"statements\"><tr><th>time</th><th>calls/s</th><th>mean</th>"
          "<th>rows/call</th><th>database</th><th>role</th><th>queryid</th><th></th>"
@@ -87,13 +70,11 @@ void statements_section(std::ostringstream& out, const core::TargetView& view) {
         << fixed(s.calls_per_second, 1) << "</td><td>" << duration_text(s.mean_seconds)
         << "</td><td>" << fixed(s.rows_per_call, 1) << "</td><td>" << html_escape(s.datname)
         << "</td><td>" << html_escape(s.usename) << "</td><td><code>" << html_escape(s.queryid)
-        << "</code></td><td>" << (flags.empty() ? "" : badge("warning") + " " + flags)
+        << "</code></td><td>" << (flags.empty() ? "" : status_badge("warning") + " " + flags)
         << "</td><td><code>" << html_escape(s.query) << "</code></td></tr>";
   }
   out << "</table>";
 }
-
-void collectors_table(std::ostringstream& out, const core::TargetHealth& health, double now);
 
 // A PgBouncer's pools, its client connections and its budget against the server it fronts.
 void pgbouncer_section(std::ostringstream& out, const core::TargetView& view) {
@@ -109,7 +90,7 @@ void pgbouncer_section(std::ostringstream& out, const core::TargetView& view) {
   }
   out << "<h3>Pools</h3><div><span class=\"num waiting\">" << pools->clients_waiting
       << "</span> <span class=\"muted\">clients waiting, the oldest for "
-      << fixed(pools->max_wait_seconds, 1) << " s</span></div>";
+      << age_text(pools->max_wait_seconds) << "</span></div>";
   if (const auto* clients = view.find<core::PgBouncerClientsDetails>()) {
     out << "<div class=\"muted clients\">" << clients->client_connections
         << " client connections of max_client_conn " << clients->max_client_conn << "</div>";
@@ -125,10 +106,22 @@ void pgbouncer_section(std::ostringstream& out, const core::TargetView& view) {
   for (const auto& p : pools->pools) {
     out << "<tr><td>" << html_escape(p.database) << "/" << html_escape(p.user) << "</td><td>"
         << html_escape(p.pool_mode) << "</td><td>" << p.clients_active << "</td><td>"
-        << p.clients_waiting << "</td><td>" << fixed(p.max_wait_seconds, 1) << " s</td><td>"
+        << p.clients_waiting << "</td><td>" << age_text(p.max_wait_seconds) << "</td><td>"
         << p.servers_active << "</td><td>" << p.servers_idle << "</td><td>" << p.size
         << (p.reserve > 0 ? " +" + std::to_string(p.reserve) : std::string()) << "</td><td>"
         << fixed(p.saturation * 100, 0) << "%</td></tr>";
+  }
+  out << "</table>";
+}
+
+void runbook_table(std::ostringstream& out, const analysis::TargetReport& report) {
+  out << "<h3>Runbook</h3><table "
+         "class=\"steps\"><tr><th></th><th>step</th><th>finding</th><th>next</th></tr>";
+  for (const auto& step : report.steps) {
+    out << "<tr class=\"step-" << html_escape(step.id) << "\"><td>"
+        << status_badge(analysis::severity_label(step.severity)) << "</td><td>"
+        << html_escape(step.title) << "</td><td>" << html_escape(step.finding) << "</td><td><code>"
+        << html_escape(step.action) << "</code></td></tr>";
   }
   out << "</table>";
 }
@@ -139,8 +132,19 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
   const auto& view = input.target;
   const auto& health = view.health;
   out << "<section id=\"target-" << html_escape(report.target) << "\"><h2>"
-      << html_escape(report.target) << " " << badge(analysis::severity_label(report.verdict))
+      << html_escape(report.target) << " " << status_badge(analysis::severity_label(report.verdict))
       << "</h2><div class=\"muted\"><code>" << html_escape(health.dsn) << "</code></div>";
+
+  // A target pgpulse cannot read: the runbook's first step says why (the error, once) and what
+  // to check; no sections of data that would be empty or stale.
+  if (!health.up) {
+    out << "<p class=\"down\">" << status_badge("unknown") << " no data while pgpulse cannot read "
+        << (health.kind == "pgbouncer" ? "this PgBouncer" : "this server")
+        << ": the runbook says why and what to check</p>";
+    runbook_table(out, report);
+    collectors_table(out, health, now);
+    return;
+  }
 
   if (health.kind == "pgbouncer") {
     pgbouncer_section(out, view);
@@ -156,91 +160,35 @@ void target_section(std::ostringstream& out, const analysis::DiagnosisInput& inp
   if (const auto* connections = view.find<core::ConnectionsDetails>()) {
     const auto* idle = view.find<core::IdleTrendDetails>();
     double usable = static_cast<double>(connections->usable_connections);
+    double warning = analysis::threshold("saturation").warning;
+    std::vector<core::TrendPoint> points;
+    if (idle) points = idle->client_backends;
     out << "<h3>Saturation</h3><div><span class=\"num saturation\">"
         << fixed(connections->saturation * 100, 1) << "%</span> <span class=\"muted\">"
         << connections->client_backends << " of " << connections->usable_connections
-        << " usable slots</span> "
-        << sparkline_svg(idle ? idle->client_backends : std::vector<core::TrendPoint>{}, usable)
-        << "</div>";
+        << " usable slots</span> " << sparkline_svg(points, usable, warning);
+    if (points.size() >= 2) {
+      out << " <span class=\"muted sparkline-caption\">client backends over the last "
+          << age_text(points.back().t - points.front().t) << ", from 0 (bottom) to "
+          << connections->usable_connections << " slots (top); dashed: the "
+          << fixed(warning * 100, 0) << "% warning</span>";
+    }
+    out << "</div>";
   }
 
-  out << "<h3>Runbook</h3><table "
-         "class=\"steps\"><tr><th></th><th>step</th><th>finding</th><th>next</th></tr>";
-  for (const auto& step : report.steps) {
-    out << "<tr class=\"step-" << html_escape(step.id) << "\"><td>"
-        << badge(analysis::severity_label(step.severity)) << "</td><td>" << html_escape(step.title)
-        << "</td><td>" << html_escape(step.finding) << "</td><td><code>" << html_escape(step.action)
-        << "</code></td></tr>";
-  }
-  out << "</table>";
+  runbook_table(out, report);
 
   if (health.kind == "pgbouncer") {
     collectors_table(out, health, now);
     return;
   }
 
-  const auto* queries = view.find<core::LongQueriesDetails>();
-  out << "<h3>Top offenders</h3>";
-  if (!queries || queries->offenders.empty()) {
-    out << "<p class=\"muted\">no long queries or open transactions</p>";
-  } else {
-    out << "<table "
-           "class=\"offenders\"><tr><th>pid</th><th>application</th><th>role</th><th>state</th>"
-           "<th>query</th><th>transaction</th><th>wait</th><th>trace</th><th>query text</th></tr>";
-    const auto* via = view.find<core::PgBouncerBackendsDetails>();
-    for (std::size_t i = 0; i < queries->offenders.size() && i < 10; ++i) {
-      const auto& o = queries->offenders[i];
-      std::string through = via ? via->via(o.pid) : "";
-      out << "<tr><td>" << o.pid << "</td><td>" << html_escape(o.application_name)
-          << (through.empty()
-                  ? ""
-                  : " <span class=\"muted via\">through " + html_escape(through) + "</span>")
-          << "</td><td>" << html_escape(o.usename) << "</td><td>" << html_escape(o.state)
-          << "</td><td>" << fixed(o.query_seconds, 0) << "s</td><td>"
-          << fixed(o.transaction_seconds, 0) << "s</td><td>" << html_escape(o.wait_event)
-          << "</td><td>" << trace_cell(o.trace) << "</td><td><code>" << html_escape(o.query)
-          << "</code></td></tr>";
-    }
-    out << "</table>";
-  }
-
+  offenders_section(out, view);
+  blocking_tree_section(out, view);
   statements_section(out, view);
-
-  out << "<h3>Row-level security</h3>";
-  if (const auto* rls = view.find<core::RlsDetails>()) {
-    const auto& unprotected = rls->unprotected_tenant_tables;
-    out << "<p class=\"rls\">" << unprotected.size() << " tenant table(s) without RLS in force";
-    for (std::size_t i = 0; i < unprotected.size() && i < 20; ++i) {
-      const auto& t = unprotected[i];
-      out << (i ? ", " : ": ") << "<code>" << html_escape(t.datname) << ":" << html_escape(t.schema)
-          << "." << html_escape(t.table) << "</code>";
-    }
-    out << "; " << rls->bypass_roles.size() << " role(s) bypass RLS</p>";
-  } else {
-    out << "<p class=\"muted\">no catalog scan yet</p>";
-  }
+  rls_section(out, view);
 
   collectors_table(out, health, now);
-}
-
-void collectors_table(std::ostringstream& out, const core::TargetHealth& health, double now) {
-  out << "<h3>Collectors</h3><table class=\"collectors\"><tr><th>collector</th><th>status</th>"
-         "<th>last success</th><th>duration</th><th>error</th></tr>";
-  for (const auto& c : health.collectors) {
-    if (!c.applicable) {
-      out << "<tr><td>" << html_escape(c.name) << "</td><td>" << badge("skipped")
-          << "</td><td colspan=\"3\">not applicable: " << html_escape(c.not_applicable_reason)
-          << "</td></tr>";
-      continue;
-    }
-    out << "<tr><td>" << html_escape(c.name) << "</td><td>"
-        << badge(c.success ? "ok" : (c.ran ? "critical" : "skipped")) << "</td><td>"
-        << (c.last_success_unix > 0 ? fixed(now - c.last_success_unix, 0) + "s ago"
-                                    : std::string("never"))
-        << "</td><td>" << fixed(c.duration_seconds * 1000, 1) << " ms</td><td>"
-        << html_escape(c.last_error) << "</td></tr>";
-  }
-  out << "</table></section>";
 }
 
 // One row per target at the top, worst finding first: what the on-call engineer reads before
@@ -269,7 +217,7 @@ void summary_table(std::ostringstream& out, const std::vector<analysis::Diagnosi
     auto version = core::version_text(health.kind, health.server_version);
     out << "<tr><td><a href=\"#target-" << html_escape(report.target) << "\">"
         << html_escape(report.target) << "</a></td><td>"
-        << badge(analysis::severity_label(report.verdict)) << "</td><td>"
+        << status_badge(analysis::severity_label(report.verdict)) << "</td><td>"
         << (version.empty() ? std::string("<span class=\"muted\">unknown</span>")
                             : html_escape(server + version))
         << "</td><td>"
@@ -309,20 +257,26 @@ std::string html_escape(std::string_view text) {
   return out;
 }
 
-std::string sparkline_svg(const std::vector<core::TrendPoint>& points, double ceiling) {
+std::string sparkline_svg(const std::vector<core::TrendPoint>& points, double ceiling,
+                          double warning_ratio) {
   const double width = 240, height = 40;
+  auto y_of = [&](double ratio) {
+    return fixed(height - std::clamp(ratio, 0.0, 1.0) * (height - 2) - 1, 1);
+  };
   std::ostringstream out;
   out << "<svg class=\"sparkline\" width=\"" << width << "\" height=\"" << height
       << "\" viewBox=\"0 0 " << width << " " << height << "\" role=\"img\">"
       << "<title>saturation over the trend window</title>";
+  if (warning_ratio > 0) {
+    out << "<line class=\"threshold\" x1=\"0\" x2=\"" << width << "\" y1=\"" << y_of(warning_ratio)
+        << "\" y2=\"" << y_of(warning_ratio) << "\" stroke=\"#b26a00\" stroke-dasharray=\"4 3\"/>";
+  }
   if (points.size() >= 2 && ceiling > 0) {
     double t0 = points.front().t, t1 = points.back().t;
     double span = std::max(t1 - t0, 1e-9);
     out << "<polyline fill=\"none\" stroke=\"#1565c0\" stroke-width=\"1.5\" points=\"";
     for (const auto& p : points) {
-      double x = (p.t - t0) / span * width;
-      double ratio = std::clamp(p.value / ceiling, 0.0, 1.0);
-      out << fixed(x, 1) << "," << fixed(height - ratio * (height - 2) - 1, 1) << " ";
+      out << fixed((p.t - t0) / span * width, 1) << "," << y_of(p.value / ceiling) << " ";
     }
     out << "\"/>";
   }

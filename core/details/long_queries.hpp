@@ -16,6 +16,7 @@ struct Offender {
   std::string datname, usename, application_name, state, wait_event_type, wait_event, query;
   double query_seconds = 0;        // active queries only, else 0
   double transaction_seconds = 0;  // 0 outside a transaction
+  double idle_seconds = 0;         // idle in transaction: since its last statement ended, else 0
   std::vector<int> blocked_by;
   TraceContext trace;  // from a sqlcommenter comment in the query text; fields "" without one
 };
@@ -30,7 +31,7 @@ struct LongQueriesDetails {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Offender, pid, datname, usename, application_name, state,
                                    wait_event_type, wait_event, query, query_seconds,
-                                   transaction_seconds, blocked_by, trace)
+                                   transaction_seconds, idle_seconds, blocked_by, trace)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LongQueriesDetails, longest_query_seconds,
                                    longest_transaction_seconds, thresholds_seconds, over_threshold,
                                    offenders)

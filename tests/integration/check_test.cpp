@@ -56,6 +56,53 @@ std::string finding(const nlohmann::json& report, const std::string& step_id) {
   return "";
 }
 
+// The value of a step's measurement, null when the step has no such measurement.
+nlohmann::json measured(const nlohmann::json& report, const std::string& step_id,
+                        const std::string& name, const std::string& subject = "") {
+  for (const auto& step : report["targets"][0]["steps"]) {
+    if (step["id"] != step_id) continue;
+    for (const auto& m : step["measurements"]) {
+      if (m["name"] == name && m.value("subject", std::string()) == subject) return m["value"];
+    }
+  }
+  return nullptr;
+}
+
+// The status page as headless Chromium renders it at 1280 px wide: its DOM, and a screenshot.
+std::string render_in_chromium(int port, const std::string& screenshot) {
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  std::vector<std::string> chromium{
+      "/usr/bin/chromium",
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--user-data-dir=" + write_temp_file("chromium-profile-unused", "") + ".d",
+      "--window-size=1280,1600"};
+  auto dump = chromium;
+  dump.insert(dump.end(), {"--dump-dom", url});
+  std::string dom;
+  CHECK(run_command(dump, dom) == 0);
+  auto shot = chromium;
+  shot.insert(shot.end(), {"--screenshot=" + screenshot, url});
+  std::string shot_output;
+  CHECK(run_command(shot, shot_output) == 0);
+  return dom;
+}
+
+// PGPULSE_SCREENSHOT_DIR=docs/screenshots refreshes the README's pictures.
+void keep_screenshot(const std::string& screenshot, const std::string& name) {
+  WARN("status page screenshot: " << screenshot);
+  if (const char* dir = std::getenv("PGPULSE_SCREENSHOT_DIR"); dir && *dir) {
+    std::filesystem::copy_file(screenshot, std::filesystem::path(dir) / name,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("check on a healthy server exits 0 with every step ok", "[check][matrix]") {
@@ -63,6 +110,13 @@ TEST_CASE("check on a healthy server exits 0 with every step ok", "[check][matri
   INFO(result.output);
   CHECK(result.code == 0);
   CHECK(result.json["verdict"] == "ok");
+  CHECK(result.json["schema_version"] == 2);
+  std::string version;
+  run_command({pgpulse_binary(), "--version"}, version);
+  CHECK(version.find("pgpulse " + result.json["pgpulse_version"].get<std::string>() + " ") == 0);
+  CHECK(result.json["generated_at"].get<std::string>().size() == 20);  // 2026-12-02T07:42:46Z
+  CHECK(measured(result.json, "health", "up") == 1);
+  CHECK(measured(result.json, "health", "server_version_num").get<double>() >= 130000);
   CHECK(result.output.find("target main: ok") != std::string::npos);
   CHECK(result.output.find("[ OK ] 1. Is the database up? PostgreSQL " +
                            TestDatabase::env("PGPULSE_TEST_PGMAJOR") + ".") != std::string::npos);
@@ -80,6 +134,8 @@ TEST_CASE("check reports connection exhaustion as critical and names the holders
   CHECK(result.code == 2);
   CHECK(severity(result.json, "connections") == "critical");
   CHECK(finding(result.json, "connections").find("by application: it-hog 92") != std::string::npos);
+  CHECK(measured(result.json, "connections", "application_connections", "it-hog") == 92);
+  CHECK(measured(result.json, "connections", "saturation").get<double>() >= 0.95);
   CHECK(result.output.find("[CRIT] 3. Connections and saturation:") != std::string::npos);
   CHECK(result.output.find("next: psql -c") != std::string::npos);
 }
@@ -108,6 +164,8 @@ TEST_CASE("check names a long query and a blocked query with their pids", "[chec
   CHECK(severity(result.json, "queries_and_locks") == "ok");  // below PostgresQueriesBlocked's 30s
   auto text = finding(result.json, "queries_and_locks");
   CHECK(text.find("1 backends blocked on locks") != std::string::npos);
+  CHECK(measured(result.json, "queries_and_locks", "blocked_backends") == 1);
+  CHECK(measured(result.json, "queries_and_locks", "longest_query").get<double>() >= 2);
   CHECK(text.find("root blocker pid(s) " + std::to_string(holder.backend_pid())) !=
         std::string::npos);
   CHECK(text.find("longest query 3s") != std::string::npos);
@@ -275,28 +333,8 @@ TEST_CASE("the status page renders in headless Chromium with the verdict and off
       },
       15s));
   std::this_thread::sleep_for(2s);  // a few points for the sparkline
-  std::string url = "http://127.0.0.1:" + std::to_string(pgpulse.port()) + "/";
   std::string screenshot = std::filesystem::absolute("status-page.png").string();
-  std::vector<std::string> chromium{
-      "/usr/bin/chromium",
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--user-data-dir=" + write_temp_file("chromium-profile-unused", "") + ".d",
-      "--window-size=1280,1600"};
-  auto dump = chromium;
-  dump.insert(dump.end(), {"--dump-dom", url});
-  std::string dom;
-  CHECK(run_command(dump, dom) == 0);
-  auto shot = chromium;
-  shot.insert(shot.end(), {"--screenshot=" + screenshot, url});
-  std::string shot_output;
-  CHECK(run_command(shot, shot_output) == 0);
+  std::string dom = render_in_chromium(pgpulse.port(), screenshot);
   admin.exec(
       "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name LIKE "
       "'it-page-%'");
@@ -314,6 +352,11 @@ TEST_CASE("the status page renders in headless Chromium with the verdict and off
   CHECK(dom.find("<b>sleeper</b>") == std::string::npos);
   CHECK(dom.find("postgres</code>") == std::string::npos);
   CHECK(dom.find("public.it_page_tenant") != std::string::npos);
+  CHECK(dom.find("<th>idle for</th>") != std::string::npos);  // offenders: database, idle, blocker
+  CHECK(dom.find("<th>blocked by</th>") != std::string::npos);
+  CHECK(dom.find("sparkline-caption\">client backends over the last ") !=
+        std::string::npos);  // window, scale, threshold
+  CHECK(dom.find("class=\"threshold\"") != std::string::npos);
   CHECK(dom.find("href=\"/diagnose\"") != std::string::npos);
   CHECK(dom.find("<td>rls</td>") != std::string::npos);               // collector health
   CHECK(dom.find("<table class=\"summary\">") != std::string::npos);  // one row per target
@@ -322,10 +365,26 @@ TEST_CASE("the status page renders in headless Chromium with the verdict and off
         std::string::npos);  // 15.18, not 150018
   REQUIRE(std::filesystem::exists(screenshot));
   CHECK(std::filesystem::file_size(screenshot) > 10000);
-  WARN("status page screenshot: " << screenshot);
-  // PGPULSE_SCREENSHOT_DIR=docs/screenshots refreshes the README's picture of an incident.
-  if (const char* dir = std::getenv("PGPULSE_SCREENSHOT_DIR"); dir && *dir) {
-    std::filesystem::copy_file(screenshot, std::filesystem::path(dir) / "status-incident.png",
-                               std::filesystem::copy_options::overwrite_existing);
-  }
+  keep_screenshot(screenshot, "status-incident.png");
+}
+
+TEST_CASE("the status page of a healthy server renders in headless Chromium", "[check][ui]") {
+  REQUIRE(std::filesystem::exists("/usr/bin/chromium"));
+  PgpulseProcess pgpulse({"--dsn", monitor_dsn(), "--target-name", "main", "--interval", "1s",
+                          "--rls.databases.include", "postgres"});
+  REQUIRE(eventually(
+      [&] { return http_get(pgpulse.port(), "/").body.find("<polyline") != std::string::npos; },
+      15s));
+  std::this_thread::sleep_for(2s);  // a few points for the sparkline
+  std::string screenshot = std::filesystem::absolute("status-healthy.png").string();
+  std::string dom = render_in_chromium(pgpulse.port(), screenshot);
+  // The shared test server may carry another test's statements (a warning at most): no
+  // critical step, the health step ok, and no blocking tree while nothing is blocked.
+  CHECK(dom.find("badge critical") == std::string::npos);
+  CHECK(dom.find("<tr class=\"step-health\"><td><span class=\"badge ok\">ok</span>") !=
+        std::string::npos);
+  CHECK(dom.find("<h3>Blocking tree</h3>") == std::string::npos);
+  REQUIRE(std::filesystem::exists(screenshot));
+  CHECK(std::filesystem::file_size(screenshot) > 10000);
+  keep_screenshot(screenshot, "status-healthy.png");
 }

@@ -6,7 +6,7 @@
 
 int main() {
   pgpulse::core::SnapshotStore store;
-  pgpulse::exporter::Routes routes(store);
+  pgpulse::exporter::Routes routes(store, "0.0.0-test");
   auto response = routes.handle({"GET", "/diagnose"});
   return response.status == 200 ? 0 : 1;
 }

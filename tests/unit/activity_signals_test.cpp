@@ -147,6 +147,8 @@ TEST_CASE("long queries and transactions per database with threshold counts") {
   CHECK(summary.top[0].pid == 4);  // the 10-minute transaction first
   CHECK(summary.top[1].pid == 1);
   CHECK(summary.top[1].query == "SELECT * FROM orders WHERE email = ? AND id = ?");
+  CHECK(summary.top[0].idle_seconds == 600);  // idle in transaction since its last statement
+  CHECK(summary.top[1].idle_seconds == 0);    // running, not idle
   auto details = long_query_details(summary, options);
   CHECK(details.longest_query_seconds == 400);
   CHECK(details.longest_transaction_seconds == 602);

@@ -146,7 +146,7 @@ TEST_CASE("metrics page: each body is compressed once per snapshot generation, n
 TEST_CASE("/metrics answers with the negotiated format and encoding, and says it varies") {
   core::SnapshotStore store;
   publish(store, 1);
-  Routes routes(store);
+  Routes routes(store, "0.0.0-test");
   auto plain = routes.handle({"GET", "/metrics"});
   CHECK(plain.content_type == kTextContentType);
   CHECK(plain.body->find("# TYPE example_requests_total counter") != std::string::npos);
@@ -169,7 +169,7 @@ TEST_CASE("/metrics answers with the negotiated format and encoding, and says it
 TEST_CASE("http server - /metrics over the wire: Content-Encoding gzip when asked, not otherwise") {
   core::SnapshotStore store;
   publish(store, 1);
-  Routes routes(store);
+  Routes routes(store, "0.0.0-test");
   HttpServer server([&routes](const HttpRequest& r) { return routes.handle(r); });
   server.start("127.0.0.1:0");
   testing::Client gzipped(server.port());
