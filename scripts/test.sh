@@ -3,9 +3,9 @@
 # PostgreSQL 15 started here on a free port (stopped on exit, whatever happens), the integration
 # tests tagged [matrix] against each other supported major (13, 14, 16, 17, 18; one throwaway
 # server at a time, from scripts/pg_versions.sh), the deploy files against real Prometheus and
-# Alertmanager, the short incident scenarios (tests/scenarios/run.sh --short), then the fuzz
-# targets for a bounded time and the unit and integration tests again under ASan/UBSan/LSan and
-# TSan. CI runs exactly this.
+# Alertmanager, the short incident scenarios (tests/scenarios/run.sh --short), then the unit and
+# integration tests again under ASan/UBSan/LSan and TSan and the fuzz targets for a bounded time
+# (those three builds compile in the background meanwhile). CI runs exactly this.
 #
 #   scripts/test.sh
 #   PGPULSE_QUICK_TESTS=1 scripts/test.sh    while developing: skips fuzzing and sanitizers
@@ -37,27 +37,53 @@ echo "==> unit tests (at ${SECONDS}s)"
 
 # The sanitizer builds (build-asan, build-tsan) and the fuzz targets (build-fuzz) compile in the
 # background, at the lowest CPU priority, while the integration, deploy and scenario phases run:
-# those mostly wait (on servers, scrapes, alert timers), and the compile would otherwise add a
-# quarter of an hour after them. The phases that use the builds wait for it below.
+# those mostly wait (on servers, scrapes, alert timers), and the compiles would otherwise add a
+# quarter of an hour after them. Each build leaves NAME.ok or NAME.failed and NAME.log in
+# $background; the phase that needs a build waits for its file (wait_for_build), so the ASan
+# tests run while TSan still compiles.
 background_pid=""
-background_log=$(mktemp /tmp/pgpulse-background-build.XXXXXX)
+background=$(mktemp -d /tmp/pgpulse-background-builds.XXXXXX)
 if [ -z "${PGPULSE_QUICK_TESTS:-}" ]; then
   echo "==> building build-asan, build-tsan and build-fuzz in the background (at ${SECONDS}s)"
   # shellcheck disable=SC2016  # expanded by the inner shell
-  nice -n 19 bash -c 'started=$SECONDS; scripts/test_sanitizers.sh build &&
-    FUZZ_BUILD_ONLY=1 scripts/test_fuzz.sh && echo "background builds took $((SECONDS - started))s"' \
-    >"$background_log" 2>&1 &
+  # Its own session (setsid), so that cleanup ends the compilers too, not only this shell.
+  BACKGROUND=$background setsid nice -n 19 bash -c '
+    build() {
+      local name=$1 started=$SECONDS
+      shift
+      if "$@" >"$BACKGROUND/$name.log" 2>&1; then
+        echo "$((SECONDS - started))" >"$BACKGROUND/$name.ok"
+      else
+        touch "$BACKGROUND/$name.failed"
+      fi
+    }
+    build asan env BUILD_DIR=build-asan CMAKE_ARGS=-DPGPULSE_SANITIZE=address scripts/setup.sh
+    build tsan env BUILD_DIR=build-tsan CMAKE_ARGS=-DPGPULSE_SANITIZE=thread scripts/setup.sh
+    build fuzz env FUZZ_BUILD_ONLY=1 scripts/test_fuzz.sh' &
   background_pid=$!
 fi
+wait_for_build() {  # wait_for_build NAME: until the background build NAME has finished
+  local name=$1 waited=$SECONDS
+  while [ ! -f "$background/$name.ok" ] && [ ! -f "$background/$name.failed" ]; do
+    kill -0 "$background_pid" 2>/dev/null || break
+    sleep 2
+  done
+  if [ ! -f "$background/$name.ok" ]; then
+    echo "!! the background build $name failed; the end of its log:" >&2
+    tail -60 "$background/$name.log" >&2 || true
+    exit 1
+  fi
+  echo "==> background build $name: $(cat "$background/$name.ok")s of compiling, waited $((SECONDS - waited))s for it"
+}
 
 pgdir=$(mktemp -d /tmp/pgpulse-test-pg.XXXXXX)
 matrix_dirs=()   # the other majors' servers (each stopped and removed once tested)
 cleanup() {
   local dir
-  if [ -n "$background_pid" ]; then
-    pkill -TERM -P "$background_pid" 2>/dev/null || true
-    kill "$background_pid" 2>/dev/null || true
+  if [ -n "$background_pid" ] && kill -0 "$background_pid" 2>/dev/null; then
+    kill -TERM -- "-$background_pid" 2>/dev/null || true
   fi
+  rm -rf "$background"
   "$root/scripts/pgbouncer_test_server.sh" stop "$pgdir/pgbouncer" || true
   for dir in "$pgdir" "${matrix_dirs[@]}"; do
     [ -d "$dir" ] || continue
@@ -144,19 +170,14 @@ echo "==> scenarios (short): $((SECONDS - scenarios_started))s"
 if [ -n "${PGPULSE_QUICK_TESTS:-}" ]; then
   echo "==> PGPULSE_QUICK_TESTS set: fuzzing and sanitizer runs skipped (CI runs them) (at ${SECONDS}s)"
 else
-  echo "==> waiting for the background builds (at ${SECONDS}s)"
-  if ! wait "$background_pid"; then
-    background_pid=""
-    echo "!! the background builds failed; the end of their log ($background_log):" >&2
-    tail -60 "$background_log" >&2
-    exit 1
-  fi
-  background_pid=""
-  tail -1 "$background_log"
-  echo "==> fuzzing: every target for ${FUZZ_SECONDS:-30}s (at ${SECONDS}s)"
-  FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/test_fuzz.sh
   echo "==> sanitizers: ASan/UBSan/LSan, then TSan (at ${SECONDS}s)"
-  bash scripts/test_sanitizers.sh
+  wait_for_build asan
+  bash scripts/test_sanitizers.sh asan
+  wait_for_build tsan
+  bash scripts/test_sanitizers.sh tsan
+  echo "==> fuzzing: every target for ${FUZZ_SECONDS:-30}s (at ${SECONDS}s)"
+  wait_for_build fuzz
+  FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/test_fuzz.sh
 fi
 
 echo "==> all tests passed in $((SECONDS / 60)) min $((SECONDS % 60)) s"

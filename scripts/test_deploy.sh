@@ -199,6 +199,35 @@ if command -v shellcheck >/dev/null 2>&1; then
     tests/scenarios/run.sh
 fi
 
+step "first run: scripts/demo.sh --incident"
+# The newcomer's demo with its scripted incident: within a minute, `pgpulse check --daemon`
+# names each of its four problems (the leak needs longer: only its connections are checked).
+demo_ok() {
+  local dir=$work/demo port out rc=0
+  port=$(free_port)
+  PGPULSE_DEMO_DIR=$dir PGPULSE_DEMO_LISTEN=127.0.0.1:$port scripts/demo.sh --incident \
+    >"$work/demo.log" 2>&1 || { tail -20 "$work/demo.log"; return 1; }
+  grep -q "demo-report-job holds a lock" "$work/demo.log" || { echo "no what-to-look-at text"; rc=1; }
+  for _ in $(seq 1 60); do
+    out=$("$BIN" check --daemon "http://127.0.0.1:$port" 2>&1) || true
+    if [[ $out == *"pid(s)"* && $out == *demo-billing-worker* && $out == *invoices* &&
+          $out == *demo-leaky-api* ]]; then
+      break
+    fi
+    sleep 1
+  done
+  for want in "root blocker pid(s)" "oldest idle transaction" demo-billing-worker \
+    "demo_shop:public.invoices" demo-leaky-api; do
+    [[ $out == *"$want"* ]] || { echo "check --daemon does not say: $want"; rc=1; }
+  done
+  [ "$rc" = 0 ] || echo "$out" | tail -20
+  PGPULSE_DEMO_DIR=$dir scripts/demo.sh stop >/dev/null 2>&1 || rc=1
+  ! pgrep -f demo_incident.sh >/dev/null || { echo "the incident workload outlived demo.sh stop"; rc=1; }
+  rm -rf "$dir"
+  return "$rc"
+}
+check "the demo's scripted incident shows in pgpulse check within a minute; demo.sh stop ends it" demo_ok
+
 # ================================================================ live checks
 step "live: PostgreSQL with trouble, pgpulse, Alertmanager, Prometheus"
 has_rls=false
@@ -373,6 +402,10 @@ check "Alertmanager received PostgresPoolBudgetExceeded" \
 check "the webhook receiver was notified of PostgresPoolBudgetExceeded (firing)" \
   wait_for 30 "a firing notification" "${CHECKS[@]}" notified "$work/notifications.jsonl" \
   PostgresPoolBudgetExceeded firing
+
+am_inhibits() { [[ " $("${CHECKS[@]}" am-inhibited "$am_url") " == *" $1 "* ]]; }
+check "Alertmanager inhibits PgBouncerPoolSaturated while PgBouncerClientsWaiting fires for its pool" \
+  wait_for 30 "PgBouncerPoolSaturated inhibited" am_inhibits PgBouncerPoolSaturated
 
 echo "removing the cause: closing 2 of the 3 e2e-pool sessions (1 of a budget of 2)"
 close_session "${pool_fds[0]}"

@@ -32,6 +32,7 @@
     checks.py firing URL        alerts firing in Prometheus now
     checks.py value URL PROMQL  the first value of an instant query
     checks.py am-alerts URL     alerts an Alertmanager holds now
+    checks.py am-inhibited URL  those of them an inhibition rule suppresses now
     checks.py notified FILE ALERTNAME STATUS
                                 exit 0 when the webhook got ALERTNAME with STATUS (firing/resolved)
 Each prints what it checks and exits non-zero on the first problem it reports.
@@ -963,6 +964,10 @@ def main():
     elif command == "am-alerts":
         with urllib.request.urlopen(args[0] + "/api/v2/alerts", timeout=10) as r:
             print(" ".join(sorted({a["labels"]["alertname"] for a in json.load(r)})))
+    elif command == "am-inhibited":
+        with urllib.request.urlopen(args[0] + "/api/v2/alerts", timeout=10) as r:
+            print(" ".join(sorted({a["labels"]["alertname"] for a in json.load(r)
+                                   if a.get("status", {}).get("inhibitedBy")})))
     elif command == "notified":
         seen = False
         if os.path.exists(args[0]):
