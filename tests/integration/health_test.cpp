@@ -247,8 +247,15 @@ TEST_CASE("health - dead tuples per table, the time since vacuum, and autovacuum
   PgpulseProcess pgpulse(fast({"--collector.vacuum.interval", "1s"}));
   const std::map<std::string, std::string> table{
       {"datname", "postgres"}, {"schema", "public"}, {"table", "it_bloat"}};
+  // The autovacuum series come from another collector, whose first poll may publish after the
+  // vacuum scan's (it did under ASan): wait for both.
   bool listed = eventually(
-      [&] { return pgpulse.scrape().value("pgpulse_table_dead_tuples", table) == 4000; }, 15s);
+      [&] {
+        auto s = pgpulse.scrape();
+        return s.value("pgpulse_table_dead_tuples", table) == 4000 &&
+               s.value("pgpulse_autovacuum_max_workers").has_value();
+      },
+      15s);
   auto scrape = pgpulse.scrape();
   CHECK(listed);
   CHECK(scrape.value("pgpulse_table_dead_tuple_ratio", table).value_or(0) == Approx(0.4));
