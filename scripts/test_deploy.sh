@@ -203,7 +203,9 @@ step "first run: scripts/demo.sh --incident"
 # The newcomer's demo with its scripted incident: within a minute, `pgpulse check --daemon`
 # names each of its four problems (the leak needs longer: only its connections are checked).
 demo_ok() {
-  local dir=$work/demo port out rc=0
+  local dir port out rc=0
+  # Not under $work (mode 700): the demo's PostgreSQL runs as the unprivileged postgres user.
+  dir=$(mktemp -d /tmp/pgpulse-deploy-demo.XXXXXX)
   port=$(free_port)
   PGPULSE_DEMO_DIR=$dir PGPULSE_DEMO_LISTEN=127.0.0.1:$port scripts/demo.sh --incident \
     >"$work/demo.log" 2>&1 || { tail -20 "$work/demo.log"; return 1; }
