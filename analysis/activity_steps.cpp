@@ -61,7 +61,7 @@ DiagnosisStep idle_step(const DiagnosisInput& input) {
     step.severity = std::max(step.severity, severity);
   }
   for (const auto& leak : d->leaks) {
-    step.measure("leak_growth_per_minute", leak.growth_per_minute, "connections",
+    step.measure("leak_growth_per_minute", leak.growth_per_minute, "connections/minute",
                  leak.application_name);
     step.severity = std::max(step.severity, Severity::Warning);
     step.finding += "; leak suspected in " + leak.application_name + " (+" +

@@ -108,7 +108,7 @@ DiagnosisStep connections_step(const DiagnosisInput& input) {
   step.measure("saturation", d->saturation, "ratio");
   std::string holders;
   for (const auto& app : d->top_applications) {
-    step.measure("application_connections", app.connections, "connections", app.name);
+    step.measure("application_connections", app.connections, "connections", or_none(app.name));
     holders +=
         (holders.empty() ? "" : ", ") + or_none(app.name) + " " + std::to_string(app.connections);
   }

@@ -30,6 +30,7 @@ std::string_view severity_label(Severity severity) {
 }
 
 std::string fmt_seconds(double seconds) {
+  if (!std::isfinite(seconds)) return "unknown";  // a cast of NaN or inf to long is undefined
   std::ostringstream out;
   if (seconds >= 86400) {
     out << static_cast<long>(seconds / 86400) << "d" << static_cast<long>(seconds / 3600) % 24

@@ -76,7 +76,7 @@ int exit_code_for(const std::vector<TargetReport>& reports);
 // the version, the time and this number.
 inline constexpr int kReportSchemaVersion = 2;
 struct ReportContext {
-  std::string pgpulse_version;  // PGPULSE_VERSION of the binary that wrote it
+  std::string binary_version;  // PGPULSE_VERSION of the binary that wrote it
   double generated_at_unix = 0;
 };
 

@@ -46,7 +46,7 @@ nlohmann::json report_json(const std::vector<TargetReport>& reports, const Repor
   }
   int code = exit_code_for(reports);
   return {{"schema_version", kReportSchemaVersion},
-          {"pgpulse_version", context.pgpulse_version},
+          {"pgpulse_version", context.binary_version},
           {"generated_at", core::utc_rfc3339(context.generated_at_unix)},
           {"generated_at_unix", context.generated_at_unix},
           {"verdict", code == 2   ? "critical"

@@ -106,7 +106,7 @@ HttpResponse Routes::handle(const HttpRequest& request) {
   if (path == "/diagnose") {
     return HttpResponse{200, json_type, diagnose_.get(store_, [this](const auto& view) {
                           return dump(analysis::report_json(diagnose_all(view),
-                                                            {pgpulse_version_, core::unix_now()}));
+                                                            {binary_version_, core::unix_now()}));
                         })};
   }
   if (path == "/") {

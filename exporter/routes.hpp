@@ -16,14 +16,14 @@ namespace pgpulse::exporter {
 
 class Routes {
  public:
-  // pgpulse_version goes into /diagnose's body (the binary's PGPULSE_VERSION).
-  Routes(const core::SnapshotStore& store, std::string pgpulse_version)
-      : store_(store), pgpulse_version_(std::move(pgpulse_version)), metrics_(store) {}
+  // binary_version (PGPULSE_VERSION) goes into the body of /diagnose.
+  Routes(const core::SnapshotStore& store, std::string binary_version)
+      : store_(store), binary_version_(std::move(binary_version)), metrics_(store) {}
   HttpResponse handle(const HttpRequest& request);
 
  private:
   const core::SnapshotStore& store_;
-  const std::string pgpulse_version_;
+  const std::string binary_version_;
   MetricsPage metrics_;
   PageCache tables_, activity_, statements_, diagnose_, status_;
 };

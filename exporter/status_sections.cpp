@@ -1,5 +1,6 @@
 #include "exporter/status_sections.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 #include "analysis/format.hpp"
@@ -56,6 +57,7 @@ std::string status_badge(std::string_view severity) {
 }
 
 std::string age_text(double seconds) {
+  if (!std::isfinite(seconds)) return "-";
   if (seconds < 10) {
     char buffer[32];
     std::snprintf(buffer, sizeof buffer, "%.1fs", seconds < 0 ? 0.0 : seconds);

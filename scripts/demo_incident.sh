@@ -38,7 +38,11 @@ run() {
   # A long query holding a lock: a report that locked invoices and runs for an hour, and the
   # web requests queued behind it (the blocking tree).
   hold demo-report-job "BEGIN; LOCK TABLE invoices IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3600);"
-  sleep 1
+  for _ in $(seq 1 50); do  # the lock is taken before the waiters come
+    [ "$(psql -X -At "$app_dsn" -c "SELECT count(*) FROM pg_stat_activity WHERE
+      application_name = 'demo-report-job' AND wait_event = 'PgSleep'")" = 1 ] && break
+    sleep 0.2
+  done
   for _ in 1 2 3; do hold demo-web "SELECT count(*) FROM invoices;"; done
   # An idle transaction: a worker that began, read, and went away without COMMIT.
   hold demo-billing-worker "BEGIN; SELECT total FROM orders WHERE id = 1;"

@@ -35,18 +35,35 @@ echo "==> set up and built (at ${SECONDS}s)"
 echo "==> unit tests (at ${SECONDS}s)"
 (cd build && ctest -L unit --output-on-failure -j"$(nproc)")
 
+background_pid=""
+background=$(mktemp -d /tmp/pgpulse-background-builds.XXXXXX)
+pgdir=$(mktemp -d /tmp/pgpulse-test-pg.XXXXXX)
+matrix_dirs=()   # the other majors' servers (each stopped and removed once tested)
+cleanup() {
+  local dir
+  if [ -n "$background_pid" ] && kill -0 "$background_pid" 2>/dev/null; then
+    kill -TERM -- "-$background_pid" 2>/dev/null || true
+  fi
+  rm -rf "$background"
+  "$root/scripts/pgbouncer_test_server.sh" stop "$pgdir/pgbouncer" || true
+  for dir in "$pgdir" "${matrix_dirs[@]}"; do
+    [ -d "$dir" ] || continue
+    "$root/scripts/pg_test_server.sh" stop "$dir" || true
+    rm -rf "$dir"
+  done
+}
+trap cleanup EXIT
+
 # The sanitizer builds (build-asan, build-tsan) and the fuzz targets (build-fuzz) compile in the
 # background, at the lowest CPU priority, while the integration, deploy and scenario phases run:
 # those mostly wait (on servers, scrapes, alert timers), and the compiles would otherwise add a
 # quarter of an hour after them. Each build leaves NAME.ok or NAME.failed and NAME.log in
 # $background; the phase that needs a build waits for its file (wait_for_build), so the ASan
 # tests run while TSan still compiles.
-background_pid=""
-background=$(mktemp -d /tmp/pgpulse-background-builds.XXXXXX)
 if [ -z "${PGPULSE_QUICK_TESTS:-}" ]; then
   echo "==> building build-asan, build-tsan and build-fuzz in the background (at ${SECONDS}s)"
-  # shellcheck disable=SC2016  # expanded by the inner shell
   # Its own session (setsid), so that cleanup ends the compilers too, not only this shell.
+  # shellcheck disable=SC2016  # expanded by the inner shell
   BACKGROUND=$background setsid nice -n 19 bash -c '
     build() {
       local name=$1 started=$SECONDS
@@ -76,22 +93,6 @@ wait_for_build() {  # wait_for_build NAME: until the background build NAME has f
   echo "==> background build $name: $(cat "$background/$name.ok")s of compiling, waited $((SECONDS - waited))s for it"
 }
 
-pgdir=$(mktemp -d /tmp/pgpulse-test-pg.XXXXXX)
-matrix_dirs=()   # the other majors' servers (each stopped and removed once tested)
-cleanup() {
-  local dir
-  if [ -n "$background_pid" ] && kill -0 "$background_pid" 2>/dev/null; then
-    kill -TERM -- "-$background_pid" 2>/dev/null || true
-  fi
-  rm -rf "$background"
-  "$root/scripts/pgbouncer_test_server.sh" stop "$pgdir/pgbouncer" || true
-  for dir in "$pgdir" "${matrix_dirs[@]}"; do
-    [ -d "$dir" ] || continue
-    "$root/scripts/pg_test_server.sh" stop "$dir" || true
-    rm -rf "$dir"
-  done
-}
-trap cleanup EXIT
 echo "==> starting a test PostgreSQL in $pgdir (at ${SECONDS}s)"
 scripts/pg_test_server.sh start "$pgdir"
 # shellcheck disable=SC1091

@@ -59,9 +59,9 @@ std::string finding(const nlohmann::json& report, const std::string& step_id) {
 // The value of a step's measurement, null when the step has no such measurement.
 nlohmann::json measured(const nlohmann::json& report, const std::string& step_id,
                         const std::string& name, const std::string& subject = "") {
-  for (const auto& step : report["targets"][0]["steps"]) {
-    if (step["id"] != step_id) continue;
-    for (const auto& m : step["measurements"]) {
+  for (const auto& step : report.at("targets").at(0).at("steps")) {
+    if (step.at("id") != step_id) continue;
+    for (const auto& m : step.at("measurements")) {
       if (m["name"] == name && m.value("subject", std::string()) == subject) return m["value"];
     }
   }

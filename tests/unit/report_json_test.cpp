@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 
 #include "diagnosis_fixture.hpp"
 
@@ -16,6 +17,15 @@ const Measurement* measurement(const DiagnosisStep& step, const std::string& nam
     if (m.name == name && m.subject == subject) return &m;
   }
   return nullptr;
+}
+
+// The value of a measurement the step must have: a missing one fails this check, not the binary.
+double value_of(const DiagnosisStep& step, const std::string& name,
+                const std::string& subject = "") {
+  const auto* m = measurement(step, name, subject);
+  INFO("step " << step.id << ", measurement " << name << " [" << subject << "]");
+  REQUIRE(m);
+  return m->value;
 }
 
 }  // namespace
@@ -67,12 +77,12 @@ TEST_CASE("each step carries what it measured, with units, as numbers") {
   REQUIRE(longest);
   CHECK(longest->value == 420);
   CHECK(longest->unit == "seconds");
-  CHECK(measurement(queries, "longest_transaction")->value == 480);
-  CHECK(measurement(queries, "blocked_backends")->value == 0);
+  CHECK(value_of(queries, "longest_transaction") == 480);
+  CHECK(value_of(queries, "blocked_backends") == 0);
 
   const auto& health = step(report, "health");
-  CHECK(measurement(health, "up")->value == 1);
-  CHECK(measurement(health, "server_version_num")->value == 150020);
+  CHECK(value_of(health, "up") == 1);
+  CHECK(value_of(health, "server_version_num") == 150020);
 
   const auto& wraparound = step(report, "wraparound");
   const auto* age = measurement(wraparound, "oldest_database_xid_age", "app");
@@ -90,8 +100,8 @@ TEST_CASE("names are measurements' subjects: bypass roles, unprotected tables") 
   REQUIRE(etl);
   CHECK(etl->unit == "role");
   CHECK_FALSE(measurement(rls, "bypass_role", "backup"));
-  CHECK(measurement(rls, "databases_scanned")->value == 1);
-  CHECK(measurement(rls, "unprotected_tenant_tables")->value == 0);
+  CHECK(value_of(rls, "databases_scanned") == 1);
+  CHECK(value_of(rls, "unprotected_tenant_tables") == 0);
 }
 
 TEST_CASE("measurements survive the JSON and back; an unknown value is null") {
@@ -99,22 +109,27 @@ TEST_CASE("measurements survive the JSON and back; an unknown value is null") {
   auto& connections = report.steps[2];
   REQUIRE(connections.id == "connections");
   connections.measure("exhaustion_eta", std::nan(""), "seconds");
+  connections.measure("infinite_ratio", std::numeric_limits<double>::infinity(), "ratio");
   auto json = report_json({report}, {"1.2.3", 1'800'000'000});
   const auto& items = json["targets"][0]["steps"][2]["measurements"];
-  bool saw_null = false;
-  for (const auto& m : items) {
-    if (m["name"] == "exhaustion_eta") saw_null = m["value"].is_null();
-    if (m["name"] == "application_connections") CHECK(m["subject"] == "web");
-    if (m["name"] == "saturation") CHECK_FALSE(m.contains("subject"));
-  }
-  CHECK(saw_null);
+  auto item = [&](const std::string& name) {
+    for (const auto& m : items) {
+      if (m["name"] == name) return m;
+    }
+    FAIL("no measurement " << name);
+    return nlohmann::json();
+  };
+  CHECK(item("exhaustion_eta")["value"].is_null());
+  CHECK(item("infinite_ratio")["value"].is_null());  // JSON has no infinity
+  CHECK(item("application_connections")["subject"] == "web");
+  CHECK_FALSE(item("saturation").contains("subject"));
 
   auto back = reports_from_json(json);
   REQUIRE(back.size() == 1);
   const auto& again = back[0].steps[2];
   REQUIRE(again.measurements.size() == connections.measurements.size());
-  CHECK(measurement(again, "saturation")->value == measurement(connections, "saturation")->value);
-  CHECK(std::isnan(measurement(again, "exhaustion_eta")->value));
+  CHECK(value_of(again, "saturation") == value_of(connections, "saturation"));
+  CHECK(std::isnan(value_of(again, "exhaustion_eta")));
 
   // A schema 1 body (an older daemon, for check --daemon) has no measurements: still read.
   for (auto& target : json["targets"]) {
